@@ -1,0 +1,40 @@
+# The README's commands. `make test` and `make demo` work on a fresh machine:
+# they create .venv, install torch==2.13.0 first (the local CPU wheel; a bare
+# `torch` requirement would pull GBs of CUDA packages), then the project.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test lint demo lab graphviz clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) graphviz
+
+# Debian's graphviz gives the `dot` binary that renders the search-tree widget.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check muzero_lite tests benchmarks
+
+# Unit tests with coverage, then every notebook under strict nbval.
+# MUZERO_LITE_QUICK=1 shrinks every training budget so notebooks run in minutes.
+test: setup lint
+	MUZERO_LITE_QUICK=1 $(PY) -m pytest tests notebooks --nbval \
+	  --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	  --cov=muzero_lite --cov-report=term --cov-fail-under=90 -p no:cacheprovider
+
+lab: setup
+	$(VENV)/bin/jupyter lab --allow-root notebooks/
+
+clean:
+	rm -rf $(VENV) .pytest_cache .coverage

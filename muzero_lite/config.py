@@ -1,0 +1,299 @@
+"""Every knob of a MuZero run in one dataclass, with the paper's values beside each field.
+
+The paper is Schrittwieser et al. 2020, "Mastering Atari, Go, Chess and Shogi by Planning with a
+Learned Model"; "App. B" etc. name its appendices, "pseudocode" its published pseudocode.
+A preset (``preset("tictactoe")``) scales the paper down to one machine and says by how much.
+
+Bad values raise ``ValueError`` naming the field and what is allowed, so a typo on the command
+line (``--set num_simulatons=10``) is answered with the closest valid name instead of being
+silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["MuZeroConfig", "PRESETS", "preset", "parse_overrides", "quick_mode"]
+
+
+@dataclass(frozen=True)
+class MuZeroConfig:
+    # --- the game ------------------------------------------------------------------------
+    game: str = "tictactoe"  # a name for muzero_lite.games.make ("gym:<id>", "atari:<Game>")
+    seed: int = 0  # seeds torch, numpy and the environments
+
+    # --- networks (App. F) ---------------------------------------------------------------
+    network: str = "mlp"  # "mlp" for vector/small boards, "resnet" for images (paper: ResNet)
+    hidden_size: int = 64  # MLP hidden layer width
+    latent_size: int = 32  # MLP hidden-state size (paper: 256 planes of 6x6 in Atari)
+    channels: int = 64  # ResNet planes (paper: 256)
+    num_blocks: int = 6  # ResNet residual blocks per function (paper: 16)
+    downsample: bool = False  # the paper's Atari path, 96x96 frames down to 6x6 (App. F)
+    support_size: int = 0  # 0: scalar value/reward heads (board games, MSE);
+    #                        S > 0: 2S+1 categories after h(x) (paper Atari: S=300, 601 bins)
+
+    # --- search (App. B, pseudocode) -----------------------------------------------------
+    num_simulations: int = 50  # paper: 800 in board games, 50 in Atari
+    discount: float = 0.997  # gamma; paper: 0.997 Atari, 1.0 board games
+    pb_c_init: float = 1.25  # c1 of the pUCT rule
+    pb_c_base: float = 19652.0  # c2 of the pUCT rule
+    dirichlet_alpha: float = 0.25  # root noise; paper: 0.25 Atari, 0.3 chess, 0.03 Go
+    exploration_fraction: float = 0.25  # share of noise mixed into the root prior
+    value_bounds: tuple[float, float] | None = None  # known bounds seed min-max; (-1, 1) boards
+
+    # --- acting (App. D) -----------------------------------------------------------------
+    # "moves": T=1 for the first `greedy_after_moves` moves of a game, then greedy (board
+    # games: 30 moves in the paper). "progress": T = 1.0, 0.5, 0.25 after 50% and 75% of
+    # training (paper Atari). A number: that temperature always.
+    temperature_schedule: str = "progress"
+    greedy_after_moves: int = 30
+    max_moves: int = 27_000  # episode cut-off; paper Atari: 27,000 (30 minutes of play)
+
+    # --- self-play ----------------------------------------------------------------------
+    num_envs: int = 16  # games stepped in lockstep, one batched network call per simulation
+    train_ratio: float = 0.5  # learner steps per environment step (keeps data and learning in step)
+
+    # --- targets and replay (App. G, pseudocode make_target) ------------------------------
+    num_unroll_steps: int = 5  # K; paper: 5
+    td_steps: int = 10  # n of the n-step value target; paper: 10 Atari, the game length boards
+    replay_capacity: int = 100_000  # positions kept (paper: window of 1e6 games)
+    priority_alpha: float = 1.0  # prioritized replay exponent; paper Atari: 1
+    priority_beta: float = 1.0  # importance-weight exponent; paper Atari: 1
+
+    # --- training (App. G, pseudocode) ------------------------------------------------------
+    training_steps: int = 1_000_000  # paper: 1e6 mini-batches
+    batch_size: int = 1024  # paper: 2048 board games, 1024 Atari
+    optimizer: str = "sgd"  # paper: SGD with momentum
+    learning_rate: float = 0.05  # paper: 0.05 Atari, 0.1 chess and shogi, 0.01 Go
+    lr_decay_rate: float = 0.1  # exponential decay: lr * rate^(step / decay_steps)
+    lr_decay_steps: int = 350_000  # paper: 350e3 Atari, 400e3 board games
+    momentum: float = 0.9  # paper: 0.9
+    weight_decay: float = 1e-4  # c of the L2 term; paper: 1e-4
+    value_loss_weight: float = 1.0  # paper: 1, and 0.25 with Reanalyze
+    reward_loss_weight: float = 1.0  # board games in the paper have no reward loss (0)
+    checkpoint_interval: int = 1000  # learner steps between checkpoints
+
+    # --- Reanalyze (App. H) ---------------------------------------------------------------
+    reanalyze_fraction: float = 0.0  # share of samples given fresh search targets; paper: 0.8
+
+    # validation -----------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def replace(self, **overrides: Any) -> MuZeroConfig:
+        """A copy with some fields changed; unknown names are refused with the closest one."""
+        _check_names(overrides)
+        return dataclasses.replace(self, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (checkpoints store this, never a pickled object)."""
+        d = dataclasses.asdict(self)
+        if d["value_bounds"] is not None:
+            d["value_bounds"] = list(d["value_bounds"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MuZeroConfig:
+        d = dict(d)
+        _check_names(d)
+        if d.get("value_bounds") is not None:
+            d["value_bounds"] = tuple(float(x) for x in d["value_bounds"])
+        return cls(**d)
+
+
+_NETWORKS = ("mlp", "resnet")
+_OPTIMIZERS = ("sgd", "adam")
+_SCHEDULES = ("moves", "progress")
+
+
+def _fail(name: str, value: Any, allowed: str) -> None:
+    raise ValueError(f"config field '{name}' = {value!r} is not allowed: {allowed}")
+
+
+def _validate(c: MuZeroConfig) -> None:
+    positive_ints = ("hidden_size", "latent_size", "channels", "num_blocks", "num_simulations",
+                     "max_moves", "num_envs", "td_steps", "replay_capacity", "training_steps",
+                     "batch_size", "lr_decay_steps", "checkpoint_interval", "greedy_after_moves")
+    for name in positive_ints:
+        v = getattr(c, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            _fail(name, v, "a whole number >= 1")
+    for name in ("support_size", "num_unroll_steps", "seed"):
+        v = getattr(c, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            _fail(name, v, "a whole number >= 0")
+    unit_interval = ("discount", "exploration_fraction", "reanalyze_fraction", "momentum",
+                     "lr_decay_rate")
+    for name in unit_interval:
+        v = getattr(c, name)
+        if not _is_number(v) or not 0.0 <= v <= 1.0:
+            _fail(name, v, "a number in [0, 1]")
+    non_negative = ("priority_alpha", "priority_beta", "weight_decay", "value_loss_weight",
+                    "reward_loss_weight", "train_ratio")
+    for name in non_negative:
+        v = getattr(c, name)
+        if not _is_number(v) or v < 0:
+            _fail(name, v, "a number >= 0")
+    for name in ("pb_c_init", "pb_c_base", "dirichlet_alpha", "learning_rate"):
+        v = getattr(c, name)
+        if not _is_number(v) or v <= 0:
+            _fail(name, v, "a number > 0")
+    if c.network not in _NETWORKS:
+        _fail("network", c.network, f"one of {_NETWORKS}")
+    if c.optimizer not in _OPTIMIZERS:
+        _fail("optimizer", c.optimizer, f"one of {_OPTIMIZERS}")
+    if c.temperature_schedule not in _SCHEDULES:
+        try:
+            t = float(c.temperature_schedule)
+        except ValueError:
+            t = -1.0
+        if t < 0:
+            _fail("temperature_schedule", c.temperature_schedule,
+                  f"one of {_SCHEDULES} or a fixed temperature >= 0 such as '0.25'")
+    if c.value_bounds is not None:
+        b = c.value_bounds
+        if (not isinstance(b, tuple) or len(b) != 2 or not all(_is_number(x) for x in b)
+                or not b[0] < b[1]):
+            _fail("value_bounds", b, "None or a pair (low, high) with low < high")
+    if not isinstance(c.game, str) or not c.game:
+        _fail("game", c.game, "a game name such as 'tictactoe', 'cartpole', 'gym:<id>'")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(MuZeroConfig)}
+
+
+def _check_names(overrides: dict[str, Any]) -> None:
+    for name in overrides:
+        if name not in _FIELD_TYPES:
+            close = difflib.get_close_matches(name, _FIELD_TYPES, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ValueError(f"unknown config field '{name}'{hint}")
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """Turn command-line ``key=value`` strings into typed field values.
+
+    The type comes from the field's current annotation, so ``num_simulations=25`` becomes an
+    int and ``value_bounds=-1,1`` a pair. Unknown keys are refused with the closest name.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"override '{item}' is not of the form key=value")
+        key, raw = (s.strip() for s in item.split("=", 1))
+        _check_names({key: None})
+        out[key] = _convert(key, raw)
+    return out
+
+
+def _convert(key: str, raw: str) -> Any:
+    kind = str(_FIELD_TYPES[key])
+    try:
+        if kind == "bool":
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return raw.lower() in ("true", "1", "yes")
+        if kind == "int":
+            return int(raw.replace("_", ""))
+        if kind == "float":
+            return float(raw)
+        if kind.startswith("tuple"):
+            if raw.lower() in ("none", ""):
+                return None
+            return tuple(float(x) for x in raw.split(","))
+    except ValueError:
+        raise ValueError(f"config field '{key}' expects {kind}, got {raw!r}") from None
+    return raw
+
+
+# --- presets -------------------------------------------------------------------------------
+# Each preset scales the paper down to the hardware named, and says by how much.
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Laptop CPU, minutes. Paper board games: 800 simulations, batch 2048, 1e6 steps.
+    "tictactoe": dict(
+        game="tictactoe",
+        network="mlp", hidden_size=64, latent_size=32,
+        num_simulations=25,  # 32x fewer than the paper's 800: nine moves need little lookahead
+        discount=1.0,  # board games are undiscounted
+        dirichlet_alpha=1.0,  # ~10 / legal moves (9), as the paper's 0.3 chess / 0.03 Go scale
+        value_bounds=(-1.0, 1.0),  # outcomes are -1, 0, +1: seed min-max with them
+        temperature_schedule="moves", greedy_after_moves=4,  # paper: 30 moves of chess/Go
+        max_moves=9,
+        num_envs=32,
+        td_steps=9,  # >= game length, so the target is the final outcome (paper: max_moves)
+        replay_capacity=20_000,
+        training_steps=3_000, batch_size=128,  # paper: 1e6 x 2048
+        optimizer="adam", learning_rate=3e-3,  # Adam converges faster on tiny budgets than SGD
+        lr_decay_steps=3_000,
+        # The paper's board games learn no reward. We keep a reward head: the win arrives on
+        # the winning move, and predicting it lets the learned model see wins inside the tree.
+        reward_loss_weight=1.0,
+        checkpoint_interval=500,
+    ),
+    # Laptop CPU, minutes. CartPole pays +1 per step up to 500.
+    "cartpole": dict(
+        game="cartpole",
+        network="mlp", hidden_size=64, latent_size=32,
+        support_size=10,  # returns up to ~100 (discounted): h(100) ~ 9.1, so 21 bins suffice
+        num_simulations=25,  # paper Atari: 50
+        discount=0.997,
+        dirichlet_alpha=0.25, exploration_fraction=0.25,
+        temperature_schedule="progress",
+        max_moves=500,
+        num_envs=16,
+        td_steps=50,  # paper Atari: 10; longer returns help an undiscounted-looking task
+        replay_capacity=50_000,
+        training_steps=5_000, batch_size=128,
+        optimizer="adam", learning_rate=3e-3, lr_decay_steps=5_000,
+        checkpoint_interval=500,
+    ),
+    # One GPU. Paper: 800 simulations, 16 blocks of 256 planes, batch 2048.
+    "connect4": dict(
+        game="connect4",
+        network="resnet", channels=64, num_blocks=6,
+        num_simulations=100,  # 8x fewer than the paper's 800
+        discount=1.0, dirichlet_alpha=0.3, value_bounds=(-1.0, 1.0),
+        temperature_schedule="moves", greedy_after_moves=10,
+        max_moves=42, num_envs=256, td_steps=42,
+        replay_capacity=1_000_000, training_steps=100_000, batch_size=512,
+        optimizer="sgd", learning_rate=0.1, lr_decay_steps=40_000,
+        checkpoint_interval=2_000,
+    ),
+    # One GPU. Paper: 96x96 RGB, 32-frame history, 16 blocks of 256 planes, batch 1024, 1e6 steps.
+    "atari": dict(
+        game="atari:Breakout",
+        network="resnet", channels=64, num_blocks=2, downsample=True,
+        support_size=300,  # the paper's 601 categories
+        num_simulations=50, discount=0.997, dirichlet_alpha=0.25,
+        temperature_schedule="progress",
+        max_moves=27_000, num_envs=256, td_steps=10,
+        replay_capacity=1_000_000, training_steps=100_000, batch_size=256,
+        optimizer="sgd", learning_rate=0.05, lr_decay_steps=35_000,
+        checkpoint_interval=5_000,
+    ),
+}
+
+
+def quick_mode() -> bool:
+    """True when MUZERO_LITE_QUICK=1: every training budget shrinks so notebooks run in CI."""
+    return os.environ.get("MUZERO_LITE_QUICK", "") not in ("", "0", "false", "False")
+
+
+def preset(name: str, **overrides: Any) -> MuZeroConfig:
+    """The named preset, with optional field overrides (checked like every other value)."""
+    if name not in PRESETS:
+        close = difflib.get_close_matches(name, PRESETS, n=1, cutoff=0.4)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"unknown preset '{name}'{hint} (presets: {', '.join(PRESETS)})")
+    _check_names(overrides)
+    return MuZeroConfig(**{**PRESETS[name], **overrides})
+

@@ -1,0 +1,222 @@
+"""How strong is an agent? Opponents, win/draw/loss tables and a perfect-play check.
+
+A *player* here is anything callable as ``player(game) -> action``: a trained agent
+(``agent.act``), a random mover, or exact minimax. Games are played with the real rules.
+
+For tic-tac-toe "perfect" has a precise meaning: the game is a draw under best play, so an agent
+plays perfectly if it never loses, as X or as O, whatever the opponent replies. We check that
+exhaustively: the agent moves (deterministically) and we branch on *every* legal reply of the
+opponent, so each reachable line of play is tried once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from muzero_lite.games.base import BoardGame, Game
+
+__all__ = [
+    "Player",
+    "Record",
+    "random_player",
+    "minimax_player",
+    "minimax_values",
+    "minimax_scores",
+    "play_game",
+    "play_match",
+    "perfect_play_check",
+    "PerfectPlayReport",
+    "format_table",
+]
+
+Player = Callable[[Game], int]
+
+
+def random_player(seed: int = 0) -> Player:
+    """Picks uniformly among the legal moves (its own generator, so matches are repeatable)."""
+    rng = np.random.default_rng(seed)
+
+    def play(game: Game) -> int:
+        return int(rng.choice(game.legal_actions()))
+
+    return play
+
+
+# --- exact minimax for small board games ------------------------------------------------------
+
+def minimax_values(game: BoardGame) -> dict[int, int]:
+    """The exact game value of each legal move, from the mover's view: +1 win, 0 draw, -1 loss.
+
+    Negamax over the full game tree with a cache keyed by the board, so tic-tac-toe's ~5,500
+    positions are solved once per process. Only for games small enough to solve (tic-tac-toe).
+    """
+    return {a: _sign(score) for a, score in minimax_scores(game).items()}
+
+
+def minimax_scores(game: BoardGame) -> dict[int, int]:
+    """Like `minimax_values`, but a win scores 1 + the cells still empty when it happens, so a
+    faster win scores higher (and a slower loss hurts less): the player prefers quick wins."""
+    return {a: _move_score(_after(game, a)) for a in game.legal_actions()}
+
+
+def _sign(x: int) -> int:
+    return (x > 0) - (x < 0)
+
+
+def _after(game: BoardGame, action: int) -> BoardGame:
+    child = game.clone()
+    child.step(action)
+    return child
+
+
+def _move_score(child: BoardGame) -> int:
+    """Score, for the player who just moved, of the position `child` their move made."""
+    if child.terminal():
+        if child.winner() is None:
+            return 0
+        return 1 + int((child.board < 0).sum())  # only the mover can have just won
+    return -_negamax(_key(child))
+
+
+_GAMES: dict[tuple, BoardGame] = {}
+
+
+def _key(game: BoardGame) -> tuple:
+    key = (type(game).__name__, game.board.tobytes(), game.to_play())
+    _GAMES.setdefault(key, game)
+    return key
+
+
+@cache
+def _negamax(key: tuple) -> int:
+    """Score of a non-terminal position for the player to move."""
+    game = _GAMES[key]
+    return max(_move_score(_after(game, a)) for a in game.legal_actions())
+
+
+def minimax_player(seed: int | None = None) -> Player:
+    """Plays a best move by exact minimax, the fastest win first; remaining ties are broken at
+    random if `seed` is given, else by the lowest action (deterministic)."""
+    rng = np.random.default_rng(seed) if seed is not None else None
+
+    def play(game: Game) -> int:
+        if not isinstance(game, BoardGame):
+            raise TypeError(f"minimax needs a small board game, got {type(game).__name__}")
+        scores = minimax_scores(game)
+        best = max(scores.values())
+        moves = [a for a, v in scores.items() if v == best]
+        return int(rng.choice(moves)) if rng is not None else moves[0]
+
+    return play
+
+
+# --- matches -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Record:
+    """Results of one side of a match, from the evaluated agent's view."""
+
+    wins: int
+    draws: int
+    losses: int
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.draws + self.losses
+
+
+def play_game(make_game: Callable[[], Game], players: tuple[Player, Player]) -> int | None:
+    """Play one two-player game; return the winner (0 or 1) or None for a draw."""
+    game = make_game()
+    while not game.terminal():
+        game.step(players[game.to_play()](game))
+    return game.winner()
+
+
+def play_match(make_game: Callable[[], Game], agent: Player, opponent: Player,
+               games: int, agent_plays: int) -> Record:
+    """`games` games with the agent as player `agent_plays` (0 = X, moves first)."""
+    players = (agent, opponent) if agent_plays == 0 else (opponent, agent)
+    wins = draws = losses = 0
+    for _ in range(games):
+        winner = play_game(make_game, players)
+        if winner is None:
+            draws += 1
+        elif winner == agent_plays:
+            wins += 1
+        else:
+            losses += 1
+    return Record(wins, draws, losses)
+
+
+def format_table(rows: dict[str, dict[str, Record]]) -> str:
+    """A text table: one row per opponent, W/D/L as X and as O."""
+    lines = [f"{'opponent':<12}{'as X (W/D/L)':>16}{'as O (W/D/L)':>16}"]
+    for name, sides in rows.items():
+        cells = [f"{r.wins}/{r.draws}/{r.losses}" for r in (sides["X"], sides["O"])]
+        lines.append(f"{name:<12}{cells[0]:>16}{cells[1]:>16}")
+    return "\n".join(lines)
+
+
+# --- perfect play ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PerfectPlayReport:
+    """Every line of play against every opponent reply, as X and as O."""
+
+    games_as_x: int
+    losses_as_x: int
+    games_as_o: int
+    losses_as_o: int
+    agent_moves: int  # positions where the agent moved
+    optimal_moves: int  # of those, moves whose minimax value equals the best available
+
+    @property
+    def perfect(self) -> bool:
+        return self.losses_as_x == 0 and self.losses_as_o == 0
+
+    def as_dict(self) -> dict:
+        return {"games_as_x": self.games_as_x, "losses_as_x": self.losses_as_x,
+                "games_as_o": self.games_as_o, "losses_as_o": self.losses_as_o,
+                "optimal_move_rate": round(self.optimal_moves / max(self.agent_moves, 1), 4),
+                "perfect": self.perfect}
+
+
+def perfect_play_check(make_game: Callable[[], BoardGame], agent: Player) -> PerfectPlayReport:
+    """Play the (deterministic) agent against every possible opponent reply, as X and as O.
+
+    Tic-tac-toe is a draw under best play, so a perfect agent loses none of these games. We also
+    count how many of the agent's moves were minimax-optimal (a perfect agent may still miss a
+    faster win, which is why losses, not this rate, decide "perfect").
+    """
+    counts = {"games": [0, 0], "losses": [0, 0], "moves": 0, "optimal": 0}
+    memo: dict[tuple, int] = {}
+
+    def explore(game: BoardGame, side: int) -> None:
+        if game.terminal():
+            counts["games"][side] += 1
+            counts["losses"][side] += game.winner() == 1 - side
+            return
+        if game.to_play() == side:
+            key = (game.board.tobytes(), side)
+            if key not in memo:
+                memo[key] = int(agent(game.clone()))
+            action = memo[key]
+            values = minimax_values(game)
+            if action not in values:
+                raise ValueError(f"the agent chose illegal move {action} in\n{game.render()}")
+            counts["moves"] += 1
+            counts["optimal"] += values[action] == max(values.values())
+            explore(_after(game, action), side)
+        else:
+            for reply in game.legal_actions():
+                explore(_after(game, reply), side)
+
+    for side in (0, 1):
+        explore(make_game(), side)
+    return PerfectPlayReport(counts["games"][0], counts["losses"][0], counts["games"][1],
+                             counts["losses"][1], counts["moves"], counts["optimal"])

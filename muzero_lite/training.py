@@ -1,0 +1,296 @@
+"""The training loop: self-play feeds the replay buffer, the learner trains on it.
+
+One ``Trainer`` owns a run folder::
+
+    <out>/checkpoint.pt    network, optimizer, counters, config, RNG states (weights_only)
+    <out>/replay.npz       the replay buffer (no pickle)
+    <out>/metrics.jsonl    one JSON object per log line
+    <out>/curves.png       return and loss curves
+
+Self-play and learning are interleaved in one process at a fixed ratio: after every self-play
+move (``num_envs`` environment steps) the learner catches up to
+``train_ratio * env_steps`` training steps. The paper runs the two apart, on thousands of
+actors and a TPU learner; one ratio is the single-machine stand-in for their relative speeds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from muzero_lite import games
+from muzero_lite.agent import network_for
+from muzero_lite.checkpoint import atomic_write, load_checkpoint, save_checkpoint
+from muzero_lite.config import MuZeroConfig
+from muzero_lite.losses import unrolled_loss
+from muzero_lite.replay import ReplayBuffer
+from muzero_lite.selfplay import SelfPlay
+
+__all__ = ["Trainer", "plot_curves", "read_metrics"]
+
+
+class Trainer:
+    """Self-play + learner for one run. ``Trainer(config, out).train()`` runs the budget."""
+
+    def __init__(self, config: MuZeroConfig, out_dir: str | Path, resume: bool = False,
+                 device: str | torch.device = "cpu", progress: bool = True):
+        self.out = Path(out_dir)
+        self.device = torch.device(device)
+        self.show_progress = progress
+        if resume:
+            state = load_checkpoint(self.out / "checkpoint.pt", device=self.device)
+            config = MuZeroConfig.from_dict(state["config"])
+        self.config = config
+        torch.manual_seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+
+        probe = games.make(config.game, seed=config.seed)
+        self.game_info = {"name": config.game, "observation_shape": list(probe.observation_shape),
+                          "num_actions": probe.num_actions, "num_players": probe.num_players}
+        probe.close()
+        self.network = network_for(config, probe.observation_shape, probe.num_actions)
+        self.network.to(self.device)
+        self.optimizer = _optimizer(config, self.network)
+        self.replay = ReplayBuffer(capacity_positions=config.replay_capacity,
+                                   alpha=config.priority_alpha, beta=config.priority_beta,
+                                   td_steps=config.td_steps, discount=config.discount,
+                                   seed=config.seed)
+        self.train_step = 0
+        self.env_steps = 0
+        self.episodes = 0
+        self.wall_s = 0.0  # training time summed over resumed sessions
+        self.recent_returns: deque[float] = deque(maxlen=100)
+        self._last_losses: dict[str, float] = {}
+        if resume:
+            self._restore(state)
+        self.selfplay = SelfPlay(config, lambda seed: games.make(config.game, seed=seed),
+                                 self.network, self.generator,
+                                 seed=config.seed * 1_000_003 + self.episodes)
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def train(self, max_wall_s: float | None = None,
+              stop: Callable[[Trainer], bool] | None = None,
+              log_every: int = 50) -> dict[str, Any]:
+        """Run until ``training_steps``, ``max_wall_s`` or ``stop(self)`` says so.
+
+        Ctrl-C (SIGINT) saves a checkpoint and the replay, then returns cleanly.
+        Returns the last metrics line.
+        """
+        cfg = self.config
+        start = time.perf_counter()
+        wall_at_start = self.wall_s
+        interrupted = []
+        previous = signal.getsignal(signal.SIGINT)
+        if _in_main_thread():
+            signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+        bar = _progress_bar(cfg.training_steps, self.train_step, self.show_progress)
+        last = {}
+        try:
+            while self.train_step < cfg.training_steps and not interrupted:
+                self.wall_s = wall_at_start + time.perf_counter() - start
+                if max_wall_s is not None and self.wall_s - wall_at_start >= max_wall_s:
+                    break
+                self._selfplay_step()
+                while (self._learner_behind() and not interrupted
+                       and self.train_step < cfg.training_steps):
+                    self._learn_step()
+                    bar.update(1)
+                    if self.train_step % log_every == 0:
+                        last = self._log(bar)
+                    if self.train_step % cfg.checkpoint_interval == 0:
+                        self.save()
+                    if stop is not None and self.train_step % log_every == 0 and stop(self):
+                        interrupted.append(False)
+                        break
+        finally:
+            if _in_main_thread():
+                signal.signal(signal.SIGINT, previous)
+            bar.close()
+            self.wall_s = wall_at_start + time.perf_counter() - start
+            last = self._log(None)
+            self.save()
+        if interrupted and interrupted[0]:
+            print(f"interrupted: saved step {self.train_step} to {self.out}", flush=True)
+        return last
+
+    def _selfplay_step(self) -> None:
+        progress = self.train_step / self.config.training_steps
+        for episode in self.selfplay.step(progress):
+            self.replay.add(episode.trajectory)
+            self.episodes += 1
+            self.recent_returns.append(episode.episode_return)
+        self.env_steps += self.config.num_envs
+
+    def _learner_behind(self) -> bool:
+        # Wait for one batch of positions before learning, then keep the ratio.
+        return (len(self.replay) >= self.config.batch_size
+                and self.train_step < self.config.train_ratio * self.env_steps)
+
+    def _learn_step(self) -> None:
+        cfg = self.config
+        batch = self.replay.sample(cfg.batch_size, cfg.num_unroll_steps, rng=self.rng)
+        self.network.train()
+        losses = unrolled_loss(self.network, batch.to_torch(self.device),
+                               value_loss_weight=cfg.value_loss_weight,
+                               reward_loss_weight=cfg.reward_loss_weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        losses.total.backward()
+        self.optimizer.step()
+        self.train_step += 1
+        for group in self.optimizer.param_groups:  # exponential decay (pseudocode)
+            group["lr"] = _learning_rate(cfg, self.train_step)
+        self.replay.update_priorities(batch.indices, losses.new_priorities.cpu().numpy())
+        self._last_losses = {"loss": losses.total.item(), "value_loss": float(losses.value),
+                             "reward_loss": float(losses.reward),
+                             "policy_loss": float(losses.policy)}
+
+    # --- logging -------------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, Any]:
+        returns = list(self.recent_returns)
+        return {"train_step": self.train_step, "env_steps": self.env_steps,
+                "episodes": self.episodes, "wall_s": round(self.wall_s, 2),
+                "mean_return": round(float(np.mean(returns)), 4) if returns else None,
+                "lr": _learning_rate(self.config, self.train_step),
+                **{k: round(v, 5) for k, v in self._last_losses.items()}}
+
+    def _log(self, bar: Any) -> dict[str, Any]:
+        line = self.metrics()
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(line) + "\n")
+        if bar is not None:
+            bar.set_postfix(ret=line["mean_return"], loss=line.get("loss"), refresh=False)
+        return line
+
+    # --- checkpoints ---------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Checkpoint and replay, each written atomically (temporary file, then rename)."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.out / "replay.npz", self.replay.save)
+        save_checkpoint(self.out / "checkpoint.pt", {
+            "config": self.config.to_dict(),
+            "game": self.game_info,
+            "network": self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "counters": {"train_step": self.train_step, "env_steps": self.env_steps,
+                         "episodes": self.episodes, "wall_s": self.wall_s,
+                         "recent_returns": list(self.recent_returns)},
+            "rng": {"torch": torch.get_rng_state(), "search": self.generator.get_state(),
+                    "numpy": _numpy_state(self.rng)},
+        })
+        plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self.network.load_state_dict(state["network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        counters = state["counters"]
+        self.train_step = counters["train_step"]
+        self.env_steps = counters["env_steps"]
+        self.episodes = counters["episodes"]
+        self.wall_s = counters["wall_s"]
+        self.recent_returns.extend(counters["recent_returns"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.generator.set_state(state["rng"]["search"])
+        self.rng.bit_generator.state = _numpy_state_back(state["rng"]["numpy"])
+        replay_path = self.out / "replay.npz"
+        if replay_path.exists():
+            self.replay = ReplayBuffer.load(replay_path)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def _optimizer(config: MuZeroConfig, network: torch.nn.Module) -> torch.optim.Optimizer:
+    # SGD's weight_decay=c adds c*theta to the gradient: the paper's L2 term (App. G).
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(network.parameters(), lr=config.learning_rate,
+                               momentum=config.momentum, weight_decay=config.weight_decay)
+    return torch.optim.Adam(network.parameters(), lr=config.learning_rate,
+                            weight_decay=config.weight_decay)
+
+
+def _learning_rate(config: MuZeroConfig, step: int) -> float:
+    """lr * decay_rate^(step / decay_steps), the pseudocode's exponential schedule."""
+    return config.learning_rate * config.lr_decay_rate ** (step / config.lr_decay_steps)
+
+
+def _numpy_state(rng: np.random.Generator) -> dict[str, Any]:
+    # PCG64's state holds 128-bit ints; store them as strings so weights_only can read them.
+    state = rng.bit_generator.state
+    inner = {k: str(v) for k, v in state["state"].items()}
+    return {"bit_generator": state["bit_generator"], "state": inner,
+            "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+
+
+def _numpy_state_back(saved: dict[str, Any]) -> dict[str, Any]:
+    return {"bit_generator": saved["bit_generator"],
+            "state": {k: int(v) for k, v in saved["state"].items()},
+            "has_uint32": saved["has_uint32"], "uinteger": saved["uinteger"]}
+
+
+def _in_main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def set_postfix(self, *args: Any, **kwargs: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress_bar(total: int, initial: int, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=initial, desc="train steps", unit="step",
+                dynamic_ncols=True, mininterval=1.0)
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """The metrics lines of a run (skips a torn last line, should a crash leave one)."""
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def plot_curves(metrics_path: str | Path, png_path: str | Path | None = None):
+    """Return and loss curves against environment steps; saved to ``png_path`` if given."""
+    # A bare Figure (no pyplot): nothing pops up, no global backend is switched, and a
+    # notebook still displays the returned figure.
+    from matplotlib.figure import Figure
+
+    rows = [r for r in read_metrics(metrics_path) if "loss" in r] if Path(
+        metrics_path).exists() else []
+    fig = Figure(figsize=(10, 3.5))
+    ax_ret, ax_loss = fig.subplots(1, 2)
+    steps = [r["env_steps"] for r in rows]
+    ax_ret.plot(steps, [r["mean_return"] if r["mean_return"] is not None else math.nan
+                        for r in rows])
+    ax_ret.set(xlabel="environment steps", ylabel="mean return (last 100 games)",
+               title="self-play return")
+    for key in ("value_loss", "reward_loss", "policy_loss"):
+        ax_loss.plot(steps, [r.get(key, math.nan) for r in rows], label=key.replace("_", " "))
+    ax_loss.set(xlabel="environment steps", ylabel="loss (sum over unroll steps)",
+                title="training losses")
+    ax_loss.legend()
+    fig.tight_layout()
+    if png_path is not None:
+        fig.savefig(png_path, dpi=80)
+    return fig

@@ -83,11 +83,18 @@ class Agent:
     def search(self, game: Game, num_simulations: int | None = None,
                noise: bool = False, generator: torch.Generator | None = None) -> SearchResult:
         """The search the agent would run in `game`'s current position (the widget draws it)."""
-        if game.terminal():
-            raise ValueError("the game is over: there is no move to search for")
+        return self.search_many([game], num_simulations, noise, generator)
+
+    def search_many(self, games: Sequence[Game], num_simulations: int | None = None,
+                    noise: bool = False,
+                    generator: torch.Generator | None = None) -> SearchResult:
+        """One batched search for several games' current positions (row i = games[i])."""
+        if any(game.terminal() for game in games):
+            raise ValueError("a game is over: there is no move to search for")
         cfg = search_config(self.config, self.num_players == 2, noise, num_simulations)
-        return run_search(self.network, game.observation()[None], game.legal_mask()[None], cfg,
-                          generator)
+        observations = np.stack([game.observation() for game in games])
+        legal = np.stack([game.legal_mask() for game in games])
+        return run_search(self.network, observations, legal, cfg, generator)
 
     def act(self, game: Game, num_simulations: int | None = None) -> int:
         """The most visited legal root action: greedy, no noise, deterministic (ties go to the

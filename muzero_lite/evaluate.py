@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 
 from muzero_lite.games.base import BoardGame, Game
+from muzero_lite.games.tictactoe import TicTacToe
 
 __all__ = [
     "Player",
@@ -31,6 +33,10 @@ __all__ = [
     "perfect_play_check",
     "PerfectPlayReport",
     "format_table",
+    "greedy_returns",
+    "evaluate_agent",
+    "format_report",
+    "perfect_play_stop",
 ]
 
 Player = Callable[[Game], int]
@@ -220,3 +226,97 @@ def perfect_play_check(make_game: Callable[[], BoardGame], agent: Player) -> Per
         explore(make_game(), side)
     return PerfectPlayReport(counts["games"][0], counts["losses"][0], counts["games"][1],
                              counts["losses"][1], counts["moves"], counts["optimal"])
+
+
+# --- whole-agent reports (the command line and the benchmarks use these) ----------------------
+
+def greedy_returns(agent: Any, episodes: int = 20, num_simulations: int | None = None,
+                   seed: int = 0) -> list[float]:
+    """Returns of ``episodes`` greedy one-player episodes, played in lockstep (one batched
+    search per step for all unfinished episodes)."""
+    from muzero_lite import games as games_module
+
+    envs = [games_module.make(agent.config.game, seed=seed + i) for i in range(episodes)]
+    totals = [0.0] * episodes
+    steps = [0] * episodes
+    live = list(range(episodes))
+    while live:
+        results = agent.search_many([envs[i] for i in live], num_simulations)
+        actions = results.visit_counts.argmax(dim=1).tolist()
+        for i, action in zip(list(live), actions, strict=True):
+            totals[i] += envs[i].step(int(action))
+            steps[i] += 1
+            if envs[i].terminal() or steps[i] >= agent.config.max_moves:
+                live.remove(i)
+                envs[i].close()
+    return totals
+
+
+def evaluate_agent(agent: Any, games: int | None = None,
+                   num_simulations: int | None = None) -> dict[str, Any]:
+    """A report for any agent: two-player board games play random (and, for tic-tac-toe,
+    minimax and the exhaustive perfect-play check) as X and as O; one-player games report
+    the mean greedy return."""
+    from muzero_lite import games as games_module
+
+    name = agent.config.game
+    if agent.num_players == 1:
+        returns = greedy_returns(agent, games or 20, num_simulations)
+        return {"game": name, "episodes": len(returns),
+                "mean_return": round(float(np.mean(returns)), 2),
+                "min_return": round(float(np.min(returns)), 2)}
+
+    def player(game: Game) -> int:
+        return agent.act(game, num_simulations)
+
+    def make_game() -> Game:
+        return games_module.make(name)
+
+    n = games or 100
+    opponents: dict[str, Player] = {"random": random_player(0)}
+    if name == "tictactoe":
+        opponents["minimax"] = minimax_player(seed=0)
+    table = {opp: {side: play_match(make_game, player, fn, n, agent_plays=i)
+                   for i, side in enumerate("XO")}
+             for opp, fn in opponents.items()}
+    report: dict[str, Any] = {"game": name, "games_per_side": n, "table": {
+        opp: {side: [r.wins, r.draws, r.losses] for side, r in sides.items()}
+        for opp, sides in table.items()}}
+    if name == "tictactoe":
+        report["perfect_play"] = perfect_play_check(make_game, player).as_dict()
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as text: a W/D/L table, or the mean return."""
+    if "table" not in report:
+        return (f"{report['game']}: mean return {report['mean_return']} over "
+                f"{report['episodes']} greedy episodes (min {report['min_return']})")
+    rows = {opp: {side: Record(*wdl) for side, wdl in sides.items()}
+            for opp, sides in report["table"].items()}
+    text = f"{report['game']}: {report['games_per_side']} games per side\n" + format_table(rows)
+    if "perfect_play" in report:
+        p = report["perfect_play"]
+        verdict = "PERFECT" if p["perfect"] else "not perfect"
+        text += (f"\nperfect-play check (every opponent reply): {verdict}; "
+                 f"losses as X {p['losses_as_x']}/{p['games_as_x']}, "
+                 f"as O {p['losses_as_o']}/{p['games_as_o']}, "
+                 f"optimal moves {p['optimal_move_rate']:.1%}")
+    return text
+
+
+def perfect_play_stop(every: int = 250) -> Callable[[Any], bool]:
+    """A ``Trainer.train(stop=...)`` callback: every ``every`` learner steps, run the
+    perfect-play check with the current network; stop once it passes."""
+    from muzero_lite.agent import Agent
+
+    def stop(trainer: Any) -> bool:
+        if trainer.train_step % every:
+            return False
+        agent = Agent(trainer.network, trainer.config, 2)
+        report = perfect_play_check(lambda: TicTacToe(), agent)
+        trainer.network.train()
+        trainer.last_evaluation = report.as_dict()
+        return report.perfect
+
+    return stop

@@ -1,0 +1,212 @@
+"""The training loop end to end on tiny budgets: files, checkpoints, resume, the CLI."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from muzero_lite import games
+from muzero_lite.__main__ import main
+from muzero_lite.agent import load_agent
+from muzero_lite.checkpoint import load_checkpoint, save_checkpoint
+from muzero_lite.config import preset
+from muzero_lite.evaluate import evaluate_agent, format_report
+from muzero_lite.replay import ReplayBuffer
+from muzero_lite.selfplay import temperature
+from muzero_lite.training import Trainer, plot_curves, read_metrics
+
+TINY = dict(num_simulations=4, num_envs=4, batch_size=16, hidden_size=16, latent_size=8,
+            training_steps=30, checkpoint_interval=10, lr_decay_steps=30)
+TINY_SET = [f"{k}={v}" for k, v in TINY.items() if k != "training_steps"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    trainer = Trainer(preset("tictactoe", **TINY), out, progress=False)
+    last = trainer.train(log_every=10)
+    return out, trainer, last
+
+
+def test_a_run_writes_its_folder(tiny_run):
+    out, trainer, last = tiny_run
+    for name in ("checkpoint.pt", "replay.npz", "metrics.jsonl", "curves.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert last["train_step"] == 30 == trainer.train_step
+    rows = read_metrics(out / "metrics.jsonl")
+    assert [r["train_step"] for r in rows][:3] == [10, 20, 30]
+    assert all(np.isfinite(r["loss"]) for r in rows)
+    # The learner keeps the ratio: at most train_ratio * env_steps steps.
+    assert trainer.train_step <= trainer.config.train_ratio * trainer.env_steps
+
+
+def test_checkpoint_loads_with_weights_only_and_plays(tiny_run):
+    out, trainer, _ = tiny_run
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["counters"]["train_step"] == 30
+    assert state["game"]["num_actions"] == 9
+    agent = load_agent(out / "checkpoint.pt")
+    game = games.make("tictactoe")
+    game.step(4)
+    move = agent.act(game)
+    assert move in game.legal_actions()
+    assert agent.act(game) == move  # greedy and deterministic
+
+
+def test_checkpoint_errors_are_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"format": 99}, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match="format"):
+        load_checkpoint(tmp_path / "old.pt")
+    save_checkpoint(tmp_path / "ok.pt", {"x": torch.ones(2)})
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no leftovers
+
+
+def test_resume_in_process_restores_everything(tiny_run, tmp_path):
+    out, trainer, _ = tiny_run
+    resumed = Trainer(None, out, resume=True, progress=False)
+    assert (resumed.train_step, resumed.env_steps, resumed.episodes) == (
+        trainer.train_step, trainer.env_steps, trainer.episodes)
+    assert len(resumed.replay) == len(trainer.replay)
+    for a, b in zip(resumed.network.parameters(), trainer.network.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert resumed.rng.bit_generator.state == trainer.rng.bit_generator.state
+    assert torch.equal(resumed.generator.get_state(), trainer.generator.get_state())
+
+
+def test_ctrl_c_saves_and_the_resumed_run_continues(tmp_path):
+    """Kill a CLI run mid-way with SIGINT (Ctrl-C); it saves and exits cleanly, and the
+    resumed run starts from exactly the saved step with the saved replay."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "muzero_lite", "train", "tictactoe", "--out", str(out),
+           "--no-progress", "--set", "training_steps=100000", *sum([["--set", s]
+                                                                    for s in TINY_SET], [])]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait for the first checkpoint, then interrupt
+        if (out / "checkpoint.pt").exists():
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "interrupted: saved step" in stdout
+    saved = load_checkpoint(out / "checkpoint.pt")["counters"]
+    saved_positions = len(ReplayBuffer.load(out / "replay.npz"))
+    assert saved["train_step"] > 0
+    assert saved["train_step"] == read_metrics(out / "metrics.jsonl")[-1]["train_step"]
+
+    resumed = Trainer(None, out, resume=True, progress=False)
+    assert resumed.train_step == saved["train_step"]
+    assert resumed.env_steps == saved["env_steps"]
+    assert len(resumed.replay) == saved_positions
+    resumed.train(max_wall_s=1.0, log_every=5)
+    steps = [r["train_step"] for r in read_metrics(out / "metrics.jsonl")]
+    assert steps == sorted(steps) and steps[-1] > saved["train_step"]  # continued, not restarted
+    assert len(resumed.replay) >= saved_positions
+
+
+def test_curves_plot_from_metrics(tiny_run, tmp_path):
+    out, _, _ = tiny_run
+    fig = plot_curves(out / "metrics.jsonl", tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    assert [ax.get_title() for ax in fig.axes] == ["self-play return", "training losses"]
+
+
+def test_temperature_schedules():
+    ttt = preset("tictactoe")
+    assert temperature(ttt, 0, 0.0) == 1.0
+    assert temperature(ttt, ttt.greedy_after_moves, 0.0) == 0.0
+    cp = preset("cartpole")
+    assert [temperature(cp, 0, p) for p in (0.1, 0.6, 0.9)] == [1.0, 0.5, 0.25]
+    assert temperature(cp.replace(temperature_schedule="0.3"), 5, 0.5) == 0.3
+
+
+def test_evaluate_reports(tiny_run):
+    out, _, _ = tiny_run
+    agent = load_agent(out / "checkpoint.pt")
+    report = evaluate_agent(agent, games=2, num_simulations=2)
+    assert set(report["table"]) == {"random", "minimax"}
+    assert sum(report["table"]["random"]["X"]) == 2
+    assert "perfect-play check" in format_report(report)
+
+
+def test_one_player_evaluation_and_training(tmp_path):
+    config = preset("cartpole", **{**TINY, "training_steps": 4, "max_moves": 20})
+    trainer = Trainer(config, tmp_path, progress=False)
+    trainer.train(log_every=2)
+    agent = load_agent(tmp_path / "checkpoint.pt")
+    report = evaluate_agent(agent, games=3, num_simulations=2)
+    assert report["episodes"] == 3 and 1 <= report["mean_return"] <= 20
+    assert "mean return" in format_report(report)
+
+
+# --- the command line ------------------------------------------------------------------------
+
+def test_cli_train_evaluate(tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = ["train", "tictactoe", "--out", str(out), "--no-progress",
+            "--set", "training_steps=10", *sum([["--set", s] for s in TINY_SET], [])]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["train_step"] == 10
+    assert main(args) == 2  # the folder holds a run: refuse to overwrite it
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["evaluate", str(out / "checkpoint.pt"), "--games", "2", "--simulations", "2",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["game"] == "tictactoe"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "tictactoe", "--set", "num_simulatons=3"], "did you mean 'num_simulations'"),
+    (["train", "tictactoes"], "did you mean 'tictactoe'"),
+    (["train", "tictactoe", "--set", "discount=2"], "'discount'"),
+    (["evaluate", "nowhere.pt"], "no checkpoint"),
+    (["play", "nowhere.pt"], "no checkpoint"),
+])
+def test_cli_bad_input_is_named(args, message, capsys, tmp_path):
+    if args[0] == "train":
+        args = [*args, "--out", str(tmp_path / "x")]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_play_asks_again_on_bad_moves(tiny_run, capsys):
+    out, _, _ = tiny_run
+    answers = iter(["abc", "9", "-1", "4", "4", "0", "1", "2", "3", "5", "6", "7", "8"])
+    assert main(["play", str(out / "checkpoint.pt"), "--simulations", "2"],
+                input_fn=lambda prompt: next(answers)) == 0
+    text = capsys.readouterr().out
+    assert "'abc' is not a number" in text
+    assert "9 is not a legal move here" in text
+    assert "-1 is not a legal move here" in text
+    assert text.count("agent plays") >= 3
+    assert any(end in text for end in ("draw", "you win", "the agent wins"))
+
+
+def test_cli_play_ends_cleanly_when_input_runs_out(tiny_run, capsys):
+    out, _, _ = tiny_run
+
+    def no_input(prompt):
+        raise EOFError
+
+    assert main(["play", str(out / "checkpoint.pt"), "--as", "o", "--simulations", "2"],
+                input_fn=no_input) == 2
+    assert "left unfinished" in capsys.readouterr().err
+
+
+def test_cli_play_refuses_one_player_games(tmp_path, capsys):
+    config = preset("cartpole", **{**TINY, "training_steps": 2, "max_moves": 10})
+    Trainer(config, tmp_path, progress=False).train()
+    assert main(["play", str(tmp_path / "checkpoint.pt")]) == 2
+    assert "two-player" in capsys.readouterr().err
+

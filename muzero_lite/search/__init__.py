@@ -4,7 +4,9 @@
     result = search(root=RootOutput(...), recurrent_fn=..., config=SearchConfig(...))
     result.visit_counts, result.root_value, result.q_values, result.tree
 
-``pucb`` holds the selection rule's pieces, ``reference`` the readable one-tree search.
+``pucb`` holds the selection rule's pieces, ``reference`` the readable one-tree search,
+``batched`` the fast array search that ``search`` runs by default (its compiled loops are in
+``_kernels``); ``search(..., implementation="reference")`` runs the readable one instead.
 """
 
 from muzero_lite.search.api import search

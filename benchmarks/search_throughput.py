@@ -8,14 +8,16 @@ The network is the MuZero MLP of the issue, ``MLPNetwork((8,), A, latent_size=32
 hidden_size=64)``: h 8 -> 64 -> ReLU -> 32; g [latent, one-hot a] -> 64 -> ReLU -> (32, 1);
 f 32 -> 64 -> ReLU -> (A, 1). Each search: 1 initial call + 50 simulations (one recurrent
 call each, for all B roots), discount 0.997, root noise on, one torch thread, under
-``torch.inference_mode()``. The model functions are the network's raw torch functions
-(``representation``, ``dynamics``, ``prediction``), with no argument checks in the hot path.
+``torch.inference_mode()``. The batched search is timed through ``agent.run_search``, the
+package's own path that self-play, evaluation and the agent use (its checks included); the
+reference search gets the same model functions (``run_search_functions``).
 
 For every B in (1, 16, 64, 256) and A in (2, 9, 18) it reports the median of 5 timed searches
 after 3 warm-ups:
 
 * ``sims_per_s``: B * 50 / (seconds per search, initial call included), per implementation;
-* ``network_only_s``: the same 1 + 50 network calls, replayed from a recorded search, alone;
+* ``network_only_s``: the same 1 + 50 network calls (``initial_inference``, then
+  ``recurrent_inference`` with the arguments ``run_search`` gave it, recorded), alone;
 * ``overhead_ratio``: batched search time / network-only time (1.0 would be a free tree).
 
 Progress and a readable table go to stderr; stdout gets exactly one JSON line.
@@ -36,9 +38,11 @@ import time
 from collections.abc import Callable
 
 import numba
+import numpy as np
 import torch
 
-from muzero_lite.networks import MLPNetwork, scale_hidden_state
+from muzero_lite.agent import run_search
+from muzero_lite.networks import MLPNetwork
 from muzero_lite.search import RecurrentOutput, RootOutput, SearchConfig, search
 
 NUM_SIMULATIONS = 50
@@ -51,40 +55,46 @@ TARGETS = {(9, 256): 750_000, (9, 64): 700_000, (18, 256): 400_000}
 MAX_OVERHEAD_RATIO_AT_B256 = 3.0
 
 
-class TrustedRecurrentOutput(RecurrentOutput):
-    """``RecurrentOutput`` without its per-call checks (three isfinite reductions and a device
-    sync, about 20-35 µs a call): the benchmark trusts its own network. Everything else,
-    including ``search``'s own shape checks, stays on."""
-
-    def __post_init__(self) -> None:
-        pass
-
-
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def model_functions(
+def run_search_functions(
     network: MLPNetwork,
 ) -> tuple[Callable[[torch.Tensor], RootOutput], Callable]:
-    """The search's two model calls, built from the network's raw h, g and f."""
+    """The search's two model calls as ``agent.run_search`` builds them, for the reference
+    search (which ``run_search`` does not offer): the same network methods, the same
+    trusted output record."""
 
     def initial_fn(observation: torch.Tensor) -> RootOutput:
-        latent = scale_hidden_state(network.representation(observation))
-        policy_logits, value = network.prediction(latent)
-        return RootOutput(policy_logits, value.squeeze(1), latent)
+        out = network.initial_inference(observation)
+        return RootOutput(out.policy_logits, out.value, out.latent)
 
     def recurrent_fn(
         latent: torch.Tensor, action: torch.Tensor
     ) -> tuple[RecurrentOutput, torch.Tensor]:
-        next_latent, reward = network.dynamics(latent, action)
-        next_latent = scale_hidden_state(next_latent)
-        policy_logits, value = network.prediction(next_latent)
-        return TrustedRecurrentOutput(
-            reward.squeeze(1), value.squeeze(1), policy_logits
-        ), next_latent
+        step = network.recurrent_inference(latent, action, check_action_range=False)
+        return RecurrentOutput.trusted(step.reward, step.value, step.policy_logits), step.latent
 
     return initial_fn, recurrent_fn
+
+
+def record_recurrent_calls(network: MLPNetwork, run: Callable[[], object]) -> list[tuple]:
+    """Call ``run()`` once, recording the arguments of every ``network.recurrent_inference``
+    call it makes (an instance attribute shadows the method while it runs)."""
+    calls: list[tuple] = []
+    method = network.recurrent_inference
+
+    def recording(latent: torch.Tensor, action: torch.Tensor, **options: object):
+        calls.append((latent.clone(), action.clone(), options))
+        return method(latent, action, **options)
+
+    network.recurrent_inference = recording
+    try:
+        run()
+    finally:
+        del network.recurrent_inference
+    return calls
 
 
 def median_seconds(run: Callable[[], object], repeats: int) -> float:
@@ -114,36 +124,36 @@ def measure(num_actions: int, batch_size: int, repeats: int) -> dict[str, object
     """Time one (A, B) cell: reference search, batched search, and the network alone."""
     torch.manual_seed(num_actions * 1000 + batch_size)
     network = MLPNetwork((8,), num_actions, latent_size=32, hidden_size=64).eval()
-    initial_fn, recurrent_fn = model_functions(network)
+    initial_fn, recurrent_fn = run_search_functions(network)
     observation = torch.randn(batch_size, 8)
+    observation_array = observation.numpy()
+    legal = np.ones((batch_size, num_actions), dtype=bool)
     config = SearchConfig(num_simulations=NUM_SIMULATIONS, discount=0.997)
 
-    def one_search(implementation: str, fn: Callable = recurrent_fn):
+    def batched_search():
+        generator = torch.Generator().manual_seed(0)
+        return run_search(network, observation_array, legal, config, generator)
+
+    def reference_search():
         generator = torch.Generator().manual_seed(0)
         root = initial_fn(observation)
-        return search(root, fn, config, None, generator, implementation=implementation)
+        legal_mask = torch.from_numpy(legal)
+        return search(root, recurrent_fn, config, legal_mask, generator, "reference")
 
-    # Record the 50 (latent, action) calls of one search, to replay them without the tree.
-    calls: list[tuple[torch.Tensor, torch.Tensor]] = []
-
-    def recording_fn(latent: torch.Tensor, action: torch.Tensor):
-        calls.append((latent.clone(), action.clone()))
-        return recurrent_fn(latent, action)
-
-    batched = one_search("batched", recording_fn)
-    reference = one_search("reference")
-    same = bool(torch.equal(batched.visit_counts, reference.visit_counts))
+    # The 50 recurrent calls of one search, to replay them without the tree.
+    calls = record_recurrent_calls(network, batched_search)
+    same = bool(torch.equal(batched_search().visit_counts, reference_search().visit_counts))
 
     def network_only() -> None:
-        initial_fn(observation)
-        for latent, action in calls:
-            recurrent_fn(latent, action)
+        network.initial_inference(observation)
+        for latent, action, options in calls:
+            network.recurrent_inference(latent, action, **options)
 
     # The reference last: its millions of small Python objects leave the heap fragmented.
     seconds = {
-        "batched": median_seconds(lambda: one_search("batched"), repeats),
+        "batched": median_seconds(batched_search, repeats),
         "network_only": median_seconds(network_only, repeats),
-        "reference": median_seconds(lambda: one_search("reference"), repeats),
+        "reference": median_seconds(reference_search, repeats),
     }
     return {"seconds": seconds, "same_visit_counts": same}
 
@@ -152,20 +162,20 @@ def profile_one(batch_size: int, num_actions: int) -> dict[str, object]:
     """cProfile of 20 batched searches: the tree kernels, the network and the glue by name.
 
     The table (to stderr) is sorted by own time; the profiler inflates Python-level costs
-    (torch's nn.Module calls most), so read it for where, not for how much.
+    (torch's many small calls most), so read it for where, not for how much.
     """
     torch.manual_seed(num_actions * 1000 + batch_size)
     network = MLPNetwork((8,), num_actions, latent_size=32, hidden_size=64).eval()
-    initial_fn, recurrent_fn = model_functions(network)
-    observation = torch.randn(batch_size, 8)
+    observation = torch.randn(batch_size, 8).numpy()
+    legal = np.ones((batch_size, num_actions), dtype=bool)
     config = SearchConfig(num_simulations=NUM_SIMULATIONS, discount=0.997)
     with torch.inference_mode():
-        search(initial_fn(observation), recurrent_fn, config)  # warm-up
+        run_search(network, observation, legal, config)  # warm-up
         profiler = cProfile.Profile()
         start = time.perf_counter()
         profiler.enable()
         for _ in range(20):
-            search(initial_fn(observation), recurrent_fn, config)
+            run_search(network, observation, legal, config)
         profiler.disable()
         wall_s = time.perf_counter() - start
     text = io.StringIO()

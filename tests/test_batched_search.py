@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from muzero_lite.agent import run_search
 from muzero_lite.networks import MLPNetwork
 from muzero_lite.search import (
     RecurrentOutput,
@@ -184,6 +185,52 @@ def test_equivalence_with_the_project_mlp_network() -> None:
     root = RootOutput(initial.policy_logits, initial.value, initial.latent)
     fast, slow = run_both(root, fn, SearchConfig(num_simulations=50), seed=4)
     assert_same_search(fast, slow)
+
+
+def test_run_search_trusted_path_equals_the_checked_reference_search() -> None:
+    # agent.run_search skips the per-call checks (RecurrentOutput.trusted, no action range
+    # check); the trees must be those of the fully checked readable search, noise included.
+    torch.manual_seed(3)
+    network = MLPNetwork((8,), 9, latent_size=32, hidden_size=64).eval()
+    observations = torch.randn(5, 8)
+    legal = random_legal_mask(5, 9, seed=2)
+    config = SearchConfig(num_simulations=30, dirichlet_alpha=0.3, exploration_fraction=0.25)
+    fast = run_search(
+        network, observations.numpy(), legal.numpy(), config, torch.Generator().manual_seed(1)
+    )
+
+    def checked_fn(latent: torch.Tensor, action: torch.Tensor):
+        out = network.recurrent_inference(latent, action)
+        return RecurrentOutput(out.reward, out.value, out.policy_logits), out.latent
+
+    with torch.no_grad():
+        initial = network.initial_inference(observations)
+        root = RootOutput(initial.policy_logits, initial.value, initial.latent)
+        generator = torch.Generator().manual_seed(1)
+        slow = search(root, checked_fn, config, legal, generator, implementation="reference")
+    assert_same_search(fast, slow)
+
+
+def test_run_search_builds_no_checked_outputs_and_skips_the_range_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    network = MLPNetwork((4,), 3, latent_size=8, hidden_size=16).eval()
+    range_checks: list[bool] = []
+    check = network._check_latent_and_action
+
+    def spy(latent: torch.Tensor, action: torch.Tensor, check_range: bool = True) -> None:
+        range_checks.append(check_range)
+        check(latent, action, check_range)
+
+    def no_checked_outputs(self: RecurrentOutput) -> None:
+        raise AssertionError("run_search built a checked RecurrentOutput")
+
+    monkeypatch.setattr(network, "_check_latent_and_action", spy)
+    monkeypatch.setattr(RecurrentOutput, "__post_init__", no_checked_outputs)
+    config = SearchConfig(num_simulations=6, exploration_fraction=0.0)
+    result = run_search(network, np.zeros((2, 4), np.float32), np.ones((2, 3), bool), config)
+    assert result.visit_counts.sum(dim=1).tolist() == [6, 6]
+    assert range_checks == [False] * 6  # one recurrent call per simulation, none range-checked
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])

@@ -72,6 +72,17 @@ def test_scale_hidden_state_constant_example_gives_zeros_not_nan():
     assert torch.isfinite(latent.grad).all()
 
 
+def test_scale_hidden_state_equals_the_plain_formula_bit_for_bit():
+    # It computes (x - min) / max(x - min) rather than (x - min) / (max - min): the same
+    # float, because rounding is monotonic, so the max of the rounded differences is the
+    # rounded difference of the max. Checked on wide-ranging random latents.
+    latent = torch.randn(500, 7, 3, generator=torch.Generator().manual_seed(0)) * 1000.0
+    flat = latent.flatten(1)
+    low, high = flat.amin(1, keepdim=True), flat.amax(1, keepdim=True)
+    plain = ((flat - low) / (high - low).clamp_min(1e-5)).reshape(latent.shape)
+    assert torch.equal(scale_hidden_state(latent), plain)
+
+
 def test_scale_hidden_state_bad_input():
     with pytest.raises(TypeError, match="latent must be a torch.Tensor"):
         scale_hidden_state([[1.0, 2.0]])
@@ -211,16 +222,100 @@ def test_mlp_categorical_heads_have_2s_plus_1_outputs():
 
 
 def test_mlp_feeds_one_hot_actions_to_dynamics():
+    # The lean forward calls no module (so a forward hook would see nothing): check instead
+    # that g's outputs are the layers applied to this input, bit for bit.
     net, obs = build("mlp", support=0)
-    seen = []
-    net.dynamics_trunk[0].register_forward_hook(lambda module, args, out: seen.append(args[0]))
     latent = net.initial_inference(obs).latent
-    net.recurrent_inference(latent, torch.tensor([1, 0, 0, 1]))
     # input = [latent (16), one-hot over A = 2]
-    assert torch.equal(seen[0][:, :16], latent)
-    assert torch.equal(
-        seen[0][:, 16:], torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    )
+    one_hot = torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    trunk = net.dynamics_trunk(torch.cat([latent, one_hot], dim=1))
+    next_latent, reward = net.dynamics(latent, torch.tensor([1, 0, 0, 1]))
+    assert torch.equal(next_latent, net.next_latent_head(trunk))
+    assert torch.equal(reward, net.reward_head(trunk))
+    step = net.recurrent_inference(latent, torch.tensor([1, 0, 0, 1]))
+    assert torch.equal(step.latent, scale_hidden_state(net.next_latent_head(trunk)))
+
+
+def plain_mlp_forward(net: MLPNetwork, observation: torch.Tensor, action: torch.Tensor):
+    """The straightforward forward: call every nn.Module, one-hot by cat, the paper's scaling
+    written out as (x - min) / max(max - min, 1e-5). What the lean methods must equal."""
+
+    def scale(x):
+        low, high = x.amin(1, keepdim=True), x.amax(1, keepdim=True)
+        return (x - low) / (high - low).clamp_min(1e-5)
+
+    latent = scale(net.representation_net(observation.flatten(1).float()))
+    root_trunk = net.prediction_trunk(latent)
+    one_hot = nn.functional.one_hot(action, net.action_space_size).float()
+    trunk = net.dynamics_trunk(torch.cat([latent, one_hot], dim=1))
+    next_latent = scale(net.next_latent_head(trunk))
+    step_trunk = net.prediction_trunk(next_latent)
+    return {
+        "root latent": latent,
+        "root logits": net.policy_head(root_trunk),
+        "root value": net.value_head(root_trunk).squeeze(1),
+        "reward": net.reward_head(trunk).squeeze(1),
+        "latent": next_latent,
+        "logits": net.policy_head(step_trunk),
+        "value": net.value_head(step_trunk).squeeze(1),
+    }
+
+
+@pytest.mark.parametrize("batch", [1, 64])
+def test_lean_mlp_forward_equals_the_plain_module_forward_bit_for_bit(batch):
+    # F.linear is nn.Linear.forward and max(x - min) = max - min exactly (rounding is
+    # monotonic), so every number must be identical, not merely close.
+    torch.manual_seed(1)
+    net = MLPNetwork((8,), 9).eval()
+    obs = torch.randn(batch, 8)
+    action = torch.randint(0, 9, (batch,))
+    plain = plain_mlp_forward(net, obs, action)
+    root = net.initial_inference(obs)
+    step = net.recurrent_inference(root.latent, action)
+    lean = {
+        "root latent": root.latent,
+        "root logits": root.policy_logits,
+        "root value": root.value,
+        "reward": step.reward,
+        "latent": step.latent,
+        "logits": step.policy_logits,
+        "value": step.value,
+    }
+    for name, expected in plain.items():
+        assert torch.equal(lean[name], expected), name
+
+
+def test_mlp_keeps_its_parameter_names():
+    # The state_dict keys are the checkpoint format, and chapter 01 loads layers by these names.
+    net = MLPNetwork((8,), 4)
+    layers = [
+        "representation_net.0", "representation_net.2", "dynamics_trunk.0", "next_latent_head",
+        "reward_head", "prediction_trunk.0", "policy_head", "value_head",
+    ]  # fmt: skip
+    expected = [f"{layer}.{tensor}" for layer in layers for tensor in ("weight", "bias")]
+    assert list(net.state_dict()) == expected
+
+
+def test_mlp_forward_uses_the_parameters_functional_call_swaps_in():
+    # The lean forward reads the layers' Parameters from nn.Module's own dicts; functional_call
+    # (like load_state_dict and .to()) updates those dicts, so the forward must see the swap.
+    class Root(nn.Module):  # functional_call needs a forward; the network has none
+        def __init__(self, network: MLPNetwork) -> None:
+            super().__init__()
+            self.network = network
+
+        def forward(self, observation: torch.Tensor):
+            return self.network.initial_inference(observation)
+
+    net, obs = build("mlp", support=0)
+    # policy weights 0 and biases 2: every logit is 0 * trunk + 2 = 2
+    swapped = {
+        "network.policy_head.weight": torch.zeros_like(net.policy_head.weight),
+        "network.policy_head.bias": torch.full_like(net.policy_head.bias, 2.0),
+    }
+    out = torch.func.functional_call(Root(net), swapped, (obs,), strict=False)
+    assert torch.equal(out.policy_logits, torch.full((BATCH, 2), 2.0))
+    assert not torch.equal(net.initial_inference(obs).policy_logits, out.policy_logits)
 
 
 def test_mlp_casts_uint8_and_float64_without_rescaling():
@@ -408,6 +503,44 @@ def test_bad_inference_input_raises_and_leaves_batchnorm_statistics_unchanged(ca
         call(net, obs, latent)
     after = net.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "resnet"])
+def test_unchecked_action_range_gives_the_same_step(kind):
+    net, obs = build(kind, support=3)
+    net.eval()
+    action = torch.tensor([1, 0, 1, 1])
+    with torch.no_grad():
+        latent = net.initial_inference(obs).latent
+        checked = net.recurrent_inference(latent, action)
+        unchecked = net.recurrent_inference(latent, action, check_action_range=False)
+    for field in dataclasses.fields(checked):
+        assert torch.equal(getattr(checked, field.name), getattr(unchecked, field.name))
+
+
+def test_unchecked_action_range_skips_only_the_range_check():
+    net, obs = build("resnet", support=0)  # A = 4
+    net.eval()
+    with torch.no_grad():
+        latent = net.initial_inference(obs).latent
+        with pytest.raises(ValueError, match=r"action entries must lie in \[0, 4\), got \[4\]"):
+            net.recurrent_inference(latent, torch.tensor([0, 4, 1, 2]))
+        # unchecked, the ResNet takes action 4 as a plane of (4 + 1) / 4 = 1.25: the caller's
+        # promise, not the network's, keeps actions in range
+        out = net.recurrent_inference(latent, torch.tensor([0, 4, 1, 2]), check_action_range=False)
+        assert out.value.shape == (BATCH,)
+        # types and shapes are still checked
+        with pytest.raises(TypeError, match="action must be an integer tensor"):
+            net.recurrent_inference(latent, torch.zeros(BATCH), check_action_range=False)
+        with pytest.raises(ValueError, match=r"action must have shape \[B\]"):
+            net.recurrent_inference(latent, torch.zeros(3).long(), check_action_range=False)
+
+
+def test_empty_batch_passes_the_action_check():
+    # B = 0 (no game left to search): nothing to range-check, and the outputs are empty.
+    net, _ = build("mlp", support=0)
+    out = net.recurrent_inference(torch.zeros(0, 16), torch.zeros(0, dtype=torch.long))
+    assert out.latent.shape == (0, 16) and out.value.shape == out.reward.shape == (0,)
 
 
 def test_network_output_is_frozen():

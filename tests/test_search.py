@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -356,6 +357,102 @@ def test_dirichlet_noise_has_the_dirichlet_mean() -> None:
     )
 
 
+def test_dirichlet_noise_is_one_gamma_draw_per_legal_action_normalised_per_row() -> None:
+    # The documented stream: seed = torch.randint(0, 2**63 - 1) from the generator, then ONE
+    # numpy call draws Gamma(alpha) for the legal entries in row-major order (row 0: actions
+    # 0, 2; row 1: action 1; row 2: actions 0, 1, 2, 3 -> 7 draws), each row / its own sum.
+    mask = torch.tensor(
+        [[True, False, True, False], [False, True, False, False], [True, True, True, True]]
+    )
+    seed = int(torch.randint(0, 2**63 - 1, (), generator=torch.Generator().manual_seed(9)))
+    gammas = np.random.default_rng(seed).standard_gamma(0.3, size=7)
+    expected = torch.zeros(3, 4, dtype=torch.float64)
+    expected[0, [0, 2]] = torch.from_numpy(gammas[0:2] / gammas[0:2].sum())
+    expected[1, 1] = 1.0  # gammas[2] / gammas[2]
+    expected[2] = torch.from_numpy(gammas[3:7] / gammas[3:7].sum())
+    noise = dirichlet_noise(mask, 0.3, torch.Generator().manual_seed(9))
+    assert noise.dtype == torch.float64
+    torch.testing.assert_close(noise, expected, rtol=1e-15, atol=0)
+    # ... which, for alpha >= 0.1, is bit for bit one numpy rng.dirichlet call per row (numpy
+    # draws the same gammas in the same order and normalises the same way).
+    rng = np.random.default_rng(seed)
+    per_row = torch.zeros(3, 4, dtype=torch.float64)
+    for row in range(3):
+        legal = mask[row].numpy()
+        per_row[row, legal] = torch.from_numpy(rng.dirichlet([0.3] * int(legal.sum())))
+    assert torch.equal(noise, per_row)
+
+
+def test_dirichlet_noise_draws_one_seed_from_the_generator() -> None:
+    # Exactly one torch.randint: the generator ends where one such draw leaves it, so what the
+    # caller draws next does not depend on the batch size.
+    mask = torch.ones(64, 9, dtype=torch.bool)
+    generator, twin = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
+    dirichlet_noise(mask, 0.25, generator)
+    torch.randint(0, 2**63 - 1, (), generator=twin)
+    assert torch.equal(generator.get_state(), twin.get_state())
+
+
+def test_dirichlet_noise_has_the_dirichlet_mean_and_variance_over_legal_actions() -> None:
+    # Dir(alpha) over n = 3 legal actions (2 of 5 illegal), alpha = 0.5, alpha_0 = n * alpha
+    # = 1.5: mean alpha / alpha_0 = 1/3 each; variance
+    # alpha (alpha_0 - alpha) / (alpha_0^2 (alpha_0 + 1)) = 0.5 * 1.0 / (2.25 * 2.5) = 0.0889.
+    # (The mean is 1/n for ANY symmetric noise; the variance pins alpha: alpha = 0.25 would
+    # give 0.25 * 0.5 / (0.5625 * 1.75) = 0.127, alpha = 1: 2 / (9 * 4) = 0.056.)
+    # 4000 rows: std of the mean ~ sqrt(0.0889 / 4000) = 0.0047 (tolerance 0.02 > 4 sigma);
+    # std of the variance estimate ~ 0.0889 * sqrt(2 / 4000) ~ 0.002 plus the heavier tail,
+    # tolerance 0.01.
+    mask = torch.tensor([[True, False, True, True, False]]).repeat(4000, 1)
+    noise = dirichlet_noise(mask, 0.5, torch.Generator().manual_seed(0))
+    legal = noise[:, [0, 2, 3]]
+    torch.testing.assert_close(
+        legal.mean(dim=0), torch.full((3,), 1 / 3, dtype=torch.float64), rtol=0, atol=0.02
+    )
+    torch.testing.assert_close(
+        legal.var(dim=0), torch.full((3,), 0.0889, dtype=torch.float64), rtol=0, atol=0.01
+    )
+    assert (noise[:, [1, 4]] == 0).all()
+    torch.testing.assert_close(noise.sum(dim=1), torch.ones(4000, dtype=torch.float64))
+
+
+def test_dirichlet_noise_with_tiny_alpha_redraws_underflowed_rows() -> None:
+    # alpha = 0.001: a Gamma(0.001) draw is below 1e-308 (and often exactly 0) about half the
+    # time, so with 2 legal actions about 1 row in 4 has an all-zero sum and 0/0 would give
+    # NaN; those rows come from numpy's exact Dirichlet sampler instead.
+    mask = torch.tensor([[True, True, False]]).repeat(200, 1)
+    noise = dirichlet_noise(mask, 0.001, torch.Generator().manual_seed(1))
+    assert torch.isfinite(noise).all()
+    torch.testing.assert_close(noise.sum(dim=1), torch.ones(200, dtype=torch.float64))
+    assert (noise[:, 2] == 0).all()
+    # Dir(0.001, 0.001) puts almost all its mass on one action: each row is ~(1, 0) or ~(0, 1).
+    assert (noise[:, :2].max(dim=1).values > 0.999).all()
+    one_legal = dirichlet_noise(torch.tensor([[False, True]]), 0.001, torch.Generator())
+    assert one_legal.tolist() == [[0.0, 1.0]]
+
+
+@pytest.mark.parametrize(
+    ("mask", "alpha", "error", "words"),
+    [
+        (torch.ones(2, 3), 0.3, TypeError, "legal_mask must be a bool torch.Tensor"),
+        ([[True, False]], 0.3, TypeError, "legal_mask must be a bool torch.Tensor"),
+        (torch.ones(3, dtype=torch.bool), 0.3, ValueError, r"legal_mask must have shape \[B, A\]"),
+        (torch.tensor([[True], [False]]), 0.3, ValueError, "at least one action in every row"),
+        (torch.ones(1, 3, dtype=torch.bool), 0.0, ValueError, "alpha must be a finite number > 0"),
+        (torch.ones(1, 3, dtype=torch.bool), math.nan, ValueError, "alpha must be a finite"),
+        (torch.ones(1, 3, dtype=torch.bool), True, TypeError, "alpha must be a number"),
+        (torch.ones(1, 3, dtype=torch.bool), "0.3", TypeError, "alpha must be a number"),
+    ],
+)  # fmt: skip
+def test_dirichlet_noise_bad_input_raises_and_leaves_the_generator_alone(
+    mask: object, alpha: object, error: type, words: str
+) -> None:
+    generator = torch.Generator().manual_seed(4)
+    state = generator.get_state()
+    with pytest.raises(error, match=words):
+        dirichlet_noise(mask, alpha, generator)
+    assert torch.equal(generator.get_state(), state)
+
+
 def test_root_prior_mixes_the_stated_fraction_of_noise() -> None:
     logits = torch.tensor([[1.0, 2.0, 3.0, 0.5]])
     mask = torch.tensor([[True, True, False, True]])
@@ -580,3 +677,56 @@ def test_bad_recurrent_fn_outputs_raise() -> None:
     for fn, error, message in cases:
         with pytest.raises(error, match=message):
             search(root, fn, config)
+
+
+# -- trusted outputs --------------------------------------------------------------------------
+
+
+def test_trusted_recurrent_output_holds_the_same_tensors_without_checks() -> None:
+    reward, value, logits = torch.zeros(2), torch.ones(2), torch.zeros(2, 3)
+    trusted = RecurrentOutput.trusted(reward, value, logits)
+    assert type(trusted) is RecurrentOutput
+    assert trusted.reward is reward and trusted.value is value and trusted.prior_logits is logits
+    # equal to the checked record built from the same tensors (dataclass eq compares fields)
+    checked = RecurrentOutput(reward, value, logits)
+    assert (trusted.reward, trusted.value, trusted.prior_logits) == (
+        checked.reward,
+        checked.value,
+        checked.prior_logits,
+    )
+    with pytest.raises(AttributeError):  # still frozen
+        trusted.value = reward  # type: ignore[misc]
+    # no checks: what the public constructor rejects, trusted() takes as it is
+    nan_logits = torch.tensor([[math.nan, 0.0]])
+    assert RecurrentOutput.trusted(torch.zeros(1), torch.zeros(1), nan_logits).prior_logits is (
+        nan_logits
+    )
+    with pytest.raises(ValueError, match="prior_logits must be finite"):
+        RecurrentOutput(torch.zeros(1), torch.zeros(1), nan_logits)
+
+
+def test_search_with_trusted_outputs_equals_search_with_checked_ones() -> None:
+    def trusted_fn(latent: torch.Tensor, action: torch.Tensor):
+        output, next_latent = mdp_like_fn(4, favourite=2)(latent, action)
+        return (
+            RecurrentOutput.trusted(output.reward, output.value, output.prior_logits),
+            next_latent,
+        )
+
+    root = RootOutput(torch.zeros(2, 4), torch.zeros(2), torch.tensor([0, 1]))
+    config = greedy_config(num_simulations=25)
+    for implementation in ("batched", "reference"):
+        checked = search(root, mdp_like_fn(4, favourite=2), config, implementation=implementation)
+        trusted = search(root, trusted_fn, config, implementation=implementation)
+        assert torch.equal(checked.visit_counts, trusted.visit_counts)
+        assert torch.equal(checked.q_values, trusted.q_values)
+
+    # and the search's own shape check still applies to trusted outputs
+    def wrong_width_fn(latent: torch.Tensor, action: torch.Tensor):
+        batch = len(action)
+        return RecurrentOutput.trusted(
+            torch.zeros(batch), torch.zeros(batch), torch.zeros(batch, 5)
+        ), latent
+
+    with pytest.raises(ValueError, match="prior_logits must have shape"):
+        search(root, wrong_width_fn, config)

@@ -7,6 +7,7 @@ both compute the same numbers in the same order (float64) and pick the same acti
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -73,23 +74,51 @@ def dirichlet_noise(
 ) -> torch.Tensor:
     """Dirichlet(alpha) noise over each row's legal actions, float64 [B, A], 0 on illegal ones.
 
+    A Dirichlet(alpha, ..., alpha) sample is n independent Gamma(alpha, 1) draws divided by
+    their sum (the textbook construction, and what ``numpy``'s own ``dirichlet`` does for
+    alpha >= 0.1). So the noise of ALL B roots comes from ONE numpy call: one gamma draw per
+    legal action, in row-major order, then each row is divided by its own sum. (A Python loop
+    of one ``rng.dirichlet`` per row cost 2 ms per search at B = 256, a sixth of the search;
+    for alpha >= 0.1 it drew exactly these numbers.)
+
     Reproducible from the torch generator: one 63-bit seed is drawn with
     ``torch.randint(..., generator=generator)`` (the global torch RNG when ``generator`` is
-    None); it seeds a ``numpy.random.Generator`` that draws ``rng.dirichlet([alpha] * n_legal)``
-    for rows 0, 1, ..., B-1 in order. Same generator state -> same noise. numpy's Dirichlet
-    sampler stays exact for the tiny alphas of Go (0.03), where normalising gamma draws can
-    underflow to 0/0.
+    None); it seeds the ``numpy.random.Generator`` that draws the gammas. Same generator state
+    -> same noise.
 
-    This is the only place noise is drawn; the batched search calls it too.
+    Tiny alphas (Go's 0.03 and below) can make every gamma draw of a row underflow to 0
+    (P(draw < 1e-308) is about 1e-9 at alpha = 0.03, and about 0.5 at alpha = 0.001), and
+    normalising would give 0/0 = NaN. Such rows, and only they, are drawn again with
+    ``rng.dirichlet``, which switches to an exact stick-breaking method for alpha < 0.1.
+
+    This is the only place noise is drawn; both searches call it through ``root_prior``.
     """
+    if not isinstance(legal_mask, torch.Tensor) or legal_mask.dtype != torch.bool:
+        kind = getattr(legal_mask, "dtype", type(legal_mask).__name__)
+        raise TypeError(f"legal_mask must be a bool torch.Tensor [B, A], got {kind}")
+    if legal_mask.dim() != 2:
+        raise ValueError(f"legal_mask must have shape [B, A], got {list(legal_mask.shape)}")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"alpha must be a number, got {type(alpha).__name__}")
+    if not (math.isfinite(alpha) and alpha > 0.0):
+        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+    legal = legal_mask.detach().cpu().numpy()
+    if not legal.any(axis=1).all():
+        raise ValueError("legal_mask must allow at least one action in every row")
+
     device = generator.device if generator is not None else torch.device("cpu")
     seed = int(torch.randint(0, 2**63 - 1, (), generator=generator, device=device))
     rng = np.random.default_rng(seed)
-    legal = legal_mask.detach().cpu().numpy().astype(bool)
     noise = np.zeros(legal.shape, dtype=np.float64)
-    for row in range(legal.shape[0]):
+    noise[legal] = rng.standard_gamma(alpha, size=int(legal.sum()))
+    # Normalise as numpy's ``rng.dirichlet`` does, a left-to-right sum times its reciprocal:
+    # for alpha >= 0.1 every row is then, to the bit, what one ``rng.dirichlet`` call per row
+    # would have drawn from the same seed (the same gamma stream, in the same order).
+    totals = np.cumsum(noise, axis=1)[:, -1:]
+    for row in np.flatnonzero(totals[:, 0] < np.finfo(np.float64).tiny):  # underflow, see above
         noise[row, legal[row]] = rng.dirichlet(np.full(int(legal[row].sum()), alpha))
-    return torch.from_numpy(noise)
+        totals[row] = 1.0
+    return torch.from_numpy(noise * (1.0 / totals))
 
 
 def root_prior(

@@ -252,8 +252,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         num_envs=16,
         td_steps=50,  # paper Atari: 10; longer returns help an undiscounted-looking task
         replay_capacity=50_000,
-        training_steps=5_000, batch_size=128,
-        optimizer="adam", learning_rate=3e-3, lr_decay_steps=5_000,
+        # Measured: 5,000 steps reach ~160 greedy return; 16,000 reached 482 in 260 s.
+        training_steps=30_000, batch_size=128,
+        optimizer="adam", learning_rate=3e-3, lr_decay_steps=30_000,
         checkpoint_interval=500,
     ),
     # One GPU. Paper: 800 simulations, 16 blocks of 256 planes, batch 2048.

@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="stop after this many seconds of training (a checkpoint is saved)")
     t.add_argument("--until-perfect", action="store_true",
                    help="tic-tac-toe: stop as soon as the agent plays perfectly")
+    t.add_argument("--until-return", type=float, default=None, metavar="R",
+                   help="one-player games: stop once 20 greedy episodes average >= R")
+    t.add_argument("--eval-every", type=int, default=500, metavar="N",
+                   help="learner steps between the checks of --until-perfect/--until-return")
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -86,7 +90,10 @@ def _train(args: argparse.Namespace) -> int:
     stop = None
     if args.until_perfect:
         from muzero_lite.evaluate import perfect_play_stop
-        stop = perfect_play_stop()
+        stop = perfect_play_stop(every=args.eval_every)
+    elif args.until_return is not None:
+        from muzero_lite.evaluate import mean_return_stop
+        stop = mean_return_stop(args.until_return, every=args.eval_every)
     last = trainer.train(max_wall_s=args.max_wall_s, stop=stop)
     print(json.dumps(last))
     print(f"run folder: {out} (checkpoint.pt, metrics.jsonl, curves.png)")

@@ -37,6 +37,7 @@ __all__ = [
     "evaluate_agent",
     "format_report",
     "perfect_play_stop",
+    "mean_return_stop",
 ]
 
 Player = Callable[[Game], int]
@@ -318,5 +319,23 @@ def perfect_play_stop(every: int = 250) -> Callable[[Any], bool]:
         trainer.network.train()
         trainer.last_evaluation = report.as_dict()
         return report.perfect
+
+    return stop
+
+
+def mean_return_stop(goal: float, every: int = 1000, episodes: int = 20) -> Callable[[Any], bool]:
+    """A ``Trainer.train(stop=...)`` callback for one-player games: every ``every`` learner
+    steps, play ``episodes`` greedy episodes; stop once their mean return reaches ``goal``."""
+    from muzero_lite.agent import Agent
+
+    def stop(trainer: Any) -> bool:
+        if trainer.train_step % every:
+            return False
+        agent = Agent(trainer.network, trainer.config, 1)
+        returns = greedy_returns(agent, episodes, seed=10_000 + trainer.config.seed)
+        trainer.network.train()
+        trainer.last_evaluation = {"mean_return": round(float(np.mean(returns)), 2),
+                                   "episodes": episodes}
+        return float(np.mean(returns)) >= goal
 
     return stop

@@ -110,7 +110,7 @@ class Trainer:
                         last = self._log(bar)
                     if self.train_step % cfg.checkpoint_interval == 0:
                         self.save()
-                    if stop is not None and self.train_step % log_every == 0 and stop(self):
+                    if stop is not None and stop(self):  # the callback keeps its own cadence
                         interrupted.append(False)
                         break
         finally:

@@ -210,3 +210,13 @@ def test_cli_play_refuses_one_player_games(tmp_path, capsys):
     assert main(["play", str(tmp_path / "checkpoint.pt")]) == 2
     assert "two-player" in capsys.readouterr().err
 
+
+
+def test_cli_until_return_stops_at_the_goal(tmp_path, capsys):
+    out = tmp_path / "cp"
+    args = ["train", "cartpole", "--out", str(out), "--no-progress", "--until-return", "1",
+            "--eval-every", "10", "--set", "training_steps=2000", "--set", "max_moves=20",
+            *sum([["--set", s] for s in TINY_SET], [])]
+    assert main(args) == 0
+    # Every CartPole episode returns >= 1, so the first check (step 10) stops the run.
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["train_step"] == 10

@@ -125,6 +125,7 @@ class SearchTreeWidget(widgets.VBox):
             continuous_update=False,  # redraw when the handle is released, not at every pixel
         )
         drawing = widgets.HTML() if use_graphviz else widgets.Image(format="png")
+        drawing.layout.overflow = "auto"  # a 50-simulation tree is wider than the page: scroll
         node_select = widgets.Dropdown(description="node")
         details = widgets.HTML()
         slider.add_class("mzl-tree-slider")

@@ -1,0 +1,194 @@
+"""Browser test of chapter 03's search-tree widget: Voila serves the notebook on localhost,
+Playwright drives Debian's chromium, the slider moves, and the drawn tree must change.
+
+    make test     # installs Debian's chromium first (Makefile target `chromium`)
+
+Playwright comes from PyPI (the [dev] extra) and drives ``/usr/bin/chromium`` through
+``executable_path``; it never downloads a browser (no ``playwright install``). The test skips,
+saying why, only where ``/usr/bin/chromium`` is missing.
+
+What it checks: Voila executes ``notebooks/03_search.ipynb`` (with MUZERO_LITE_QUICK=1, as the
+rest of the suite) and renders the ``SearchTreeWidget``; its slider starts at the last
+simulation, so the SVG holds every node of the finished tree (the root and one node per
+simulation). Pressing Home on the slider handle moves it to simulation 0, after which the tree
+holds only the root and the node that simulation added (``n0``, ``n1``; see ``viz/tree.py``).
+The node ids of the SVG (``<g id="n12" class="node">``) must change from the first set to the
+second. (Where Graphviz's ``dot`` is missing the widget draws a PNG with matplotlib; then the
+image itself must change.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "03_search.ipynb"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [  # DESIGN.md: Debian's chromium, headless, no network chatter
+    "--no-sandbox",  # the test may run as root, where chromium's sandbox refuses to start
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SERVER_START_S = 60  # Voila answering on its port
+PAGE_TIMEOUT_MS = 60_000  # the page, including Voila executing the notebook
+REDRAW_TIMEOUT_MS = 30_000  # the kernel redrawing the tree after the slider moved
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium at /usr/bin/chromium (`make chromium`, or "
+    "apt-get install chromium); Playwright never downloads a browser here",
+)
+
+NODE_IDS_JS = "nodes => nodes.map(node => node.id).sort()"
+SVG_NODES = ".mzl-tree-svg svg g.node"  # Graphviz's node groups, id "n<index>"
+PNG_IMAGE = ".mzl-tree-png img, img.mzl-tree-png"  # the drawing where `dot` is missing
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout_s: float) -> None:
+    """Return once something accepts connections on ``port``; fail if Voila died or is slow."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"voila exited with code {process.returncode} before serving")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"voila did not answer on port {port} within {timeout_s} s")
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids of every process below ``pid`` (read from /proc), so the kernels Voila
+    starts in their own sessions can be ended too, each by its id."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # the process ended while we looked
+        parent = int(stat.rsplit(")", 1)[1].split()[1])  # field 4, after the "(name)"
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def stop(pids: list[int], timeout_s: float = 10.0) -> None:
+    """SIGTERM each process, wait for them to go, then SIGKILL the ones still there."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
+            time.sleep(0.1)
+            for pid in pids:  # reap our own child so it does not linger as a zombie
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            return
+
+
+@pytest.fixture
+def voila_url(tmp_path: Path) -> Iterator[str]:
+    """Voila serving chapter 03 on a free localhost port; stopped (kernels too) afterwards."""
+    port = free_port()
+    env = {**os.environ, "MUZERO_LITE_QUICK": "1", "JUPYTER_RUNTIME_DIR": str(tmp_path)}
+    log = (tmp_path / "voila.log").open("w")
+    command = [
+        sys.executable, "-m", "voila", str(NOTEBOOK),
+        "--no-browser", f"--port={port}", "--Voila.port_retries=0", "--Voila.ip=127.0.0.1",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process, SERVER_START_S)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        stop(descendants(process.pid) + [process.pid])
+        log.close()
+        if process.poll() is None:  # pragma: no cover - stop() waits for it
+            process.wait(timeout=5)
+
+
+def test_slider_redraws_the_search_tree(voila_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(voila_url, timeout=PAGE_TIMEOUT_MS, wait_until="domcontentloaded")
+            page.wait_for_selector(f"{SVG_NODES}, {PNG_IMAGE}", timeout=PAGE_TIMEOUT_MS)
+            handle = page.locator(".mzl-tree-slider .noUi-handle")
+            last = round(float(handle.get_attribute("aria-valuemax")))  # num_simulations - 1
+            assert round(float(handle.get_attribute("aria-valuenow"))) == last
+            if page.locator(SVG_NODES).count():
+                check_svg_redraw(page, handle, last)
+            else:  # no Graphviz `dot` where the kernel runs: the widget draws a PNG instead
+                check_png_redraw(page, handle)
+            readout = page.locator(".mzl-tree-slider .widget-readout").inner_text()
+            assert readout.strip() == "0"
+        finally:
+            browser.close()
+
+
+def check_svg_redraw(page: Page, handle: Locator, last: int) -> None:
+    """The SVG's node ids: every node of the finished tree, then only n0 and n1."""
+    before = page.eval_on_selector_all(SVG_NODES, NODE_IDS_JS)
+    assert len(before) == last + 2, before  # the root and one node per simulation 0..last
+    assert page.locator(".mzl-tree-svg svg g.node.latest").count() >= 2  # the red path
+    handle.focus()
+    handle.press("Home")  # to simulation 0
+    page.wait_for_function(
+        "([selector, count]) => document.querySelectorAll(selector).length < count",
+        arg=[SVG_NODES, len(before)],
+        timeout=REDRAW_TIMEOUT_MS,
+    )
+    after = page.eval_on_selector_all(SVG_NODES, NODE_IDS_JS)
+    assert after == ["n0", "n1"], after  # after simulation 0: the root and the node it added
+
+
+def check_png_redraw(page: Page, handle: Locator) -> None:
+    """The matplotlib fallback: the image's source must change when the slider moves."""
+    before = page.locator(PNG_IMAGE).get_attribute("src")
+    handle.focus()
+    handle.press("Home")  # to simulation 0
+    page.wait_for_function(
+        "([selector, old]) => document.querySelector(selector).getAttribute('src') !== old",
+        arg=[PNG_IMAGE, before],
+        timeout=REDRAW_TIMEOUT_MS,
+    )

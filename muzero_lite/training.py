@@ -286,7 +286,13 @@ def plot_curves(metrics_path: str | Path, png_path: str | Path | None = None):
     ax_ret.set(xlabel="environment steps", ylabel="mean return (last 100 games)",
                title="self-play return")
     for key in ("value_loss", "reward_loss", "policy_loss"):
-        ax_loss.plot(steps, [r.get(key, math.nan) for r in rows], label=key.replace("_", " "))
+        values = np.array([r.get(key, math.nan) for r in rows], dtype=float)
+        line, = ax_loss.plot(steps, values, alpha=0.25, linewidth=0.8)
+        # One batch's loss is noisy: a running mean over 10 log lines shows the trend.
+        window = min(10, len(values)) or 1
+        smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+        ax_loss.plot(steps[len(steps) - len(smooth):], smooth, color=line.get_color(),
+                     label=key.replace("_", " "))
     ax_loss.set(xlabel="environment steps", ylabel="loss (sum over unroll steps)",
                 title="training losses")
     ax_loss.legend()

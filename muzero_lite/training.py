@@ -289,8 +289,11 @@ def plot_curves(metrics_path: str | Path, png_path: str | Path | None = None):
         values = np.array([r.get(key, math.nan) for r in rows], dtype=float)
         line, = ax_loss.plot(steps, values, alpha=0.25, linewidth=0.8)
         # One batch's loss is noisy: a running mean over 10 log lines shows the trend.
+        # (No lines yet, e.g. a checkpoint before the first log line: nothing to smooth, and
+        # np.convolve refuses an empty array.)
         window = min(10, len(values)) or 1
-        smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+        smooth = np.convolve(values, np.ones(window) / window, mode="valid") if len(
+            values) else values
         ax_loss.plot(steps[len(steps) - len(smooth):], smooth, color=line.get_color(),
                      label=key.replace("_", " "))
     ax_loss.set(xlabel="environment steps", ylabel="loss (sum over unroll steps)",

@@ -20,8 +20,10 @@ from muzero_lite.replay import ReplayBuffer
 from muzero_lite.selfplay import temperature
 from muzero_lite.training import Trainer, plot_curves, read_metrics
 
+# train_ratio 0.5: two learner steps per move of the 4 games, so these runs stay short and
+# train_step <= train_ratio * env_steps holds exactly (the preset's 0.1 would need 5x the play).
 TINY = dict(num_simulations=4, num_envs=4, batch_size=16, hidden_size=16, latent_size=8,
-            training_steps=30, checkpoint_interval=10, lr_decay_steps=30)
+            training_steps=30, checkpoint_interval=10, lr_decay_steps=30, train_ratio=0.5)
 TINY_SET = [f"{k}={v}" for k, v in TINY.items() if k != "training_steps"]
 
 
@@ -130,6 +132,17 @@ def test_temperature_schedules():
     cp = preset("cartpole")
     assert [temperature(cp, 0, p) for p in (0.1, 0.6, 0.9)] == [1.0, 0.5, 0.25]
     assert temperature(cp.replace(temperature_schedule="0.3"), 5, 0.5) == 0.3
+
+
+def test_tictactoe_preset_samples_every_move_and_targets_the_outcome():
+    # Issue 3: greedy play after move 4 left ~500 distinct positions in 20,000 stored ones and
+    # self-play never improved. The preset now samples all 9 moves at T = 1 ...
+    ttt = preset("tictactoe")
+    assert [temperature(ttt, move, 0.0) for move in range(ttt.max_moves)] == [1.0] * 9
+    # ... its value target is the final outcome (td_steps >= 9 moves, gamma = 1: no bootstrap)
+    assert ttt.td_steps >= ttt.max_moves and ttt.discount == 1.0
+    # ... and it samples replay uniformly, so every importance weight is (1 / (N P))^0 = 1.
+    assert (ttt.priority_alpha, ttt.priority_beta) == (0.0, 0.0)
 
 
 def test_evaluate_reports(tiny_run):

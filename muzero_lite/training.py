@@ -49,6 +49,10 @@ class Trainer:
         if resume:
             state = load_checkpoint(self.out / "checkpoint.pt", device=self.device)
             config = MuZeroConfig.from_dict(state["config"])
+        elif (self.out / "checkpoint.pt").exists():
+            # Starting afresh here would overwrite the checkpoint and append to its metrics.
+            raise ValueError(f"{self.out} already holds a run: pass resume=True, or another "
+                             "folder")
         self.config = config
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
@@ -71,6 +75,7 @@ class Trainer:
         self.wall_s = 0.0  # training time summed over resumed sessions
         self.recent_returns: deque[float] = deque(maxlen=100)
         self._last_losses: dict[str, float] = {}
+        self.last_evaluation: dict[str, Any] | None = None  # set by stop callbacks, logged
         if resume:
             self._restore(state)
         self.selfplay = SelfPlay(config, lambda seed: games.make(config.game, seed=seed),
@@ -163,7 +168,8 @@ class Trainer:
                 "episodes": self.episodes, "wall_s": round(self.wall_s, 2),
                 "mean_return": round(float(np.mean(returns)), 4) if returns else None,
                 "lr": _learning_rate(self.config, self.train_step),
-                **{k: round(v, 5) for k, v in self._last_losses.items()}}
+                **{k: round(v, 5) for k, v in self._last_losses.items()},
+                **({"evaluation": self.last_evaluation} if self.last_evaluation else {})}
 
     def _log(self, bar: Any) -> dict[str, Any]:
         line = self.metrics()

@@ -47,6 +47,12 @@ def test_a_run_writes_its_folder(tiny_run):
     assert trainer.train_step <= trainer.config.train_ratio * trainer.env_steps
 
 
+def test_a_new_trainer_refuses_a_folder_that_holds_a_run(tiny_run):
+    out, _, _ = tiny_run
+    with pytest.raises(ValueError, match="already holds a run"):
+        Trainer(preset("tictactoe", **TINY), out, progress=False)
+
+
 def test_checkpoint_loads_with_weights_only_and_plays(tiny_run):
     out, trainer, _ = tiny_run
     state = torch.load(out / "checkpoint.pt", weights_only=True)

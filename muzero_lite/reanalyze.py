@@ -1,0 +1,333 @@
+"""MuZero Reanalyze: fresh training targets for stored games from the latest network.
+
+Paper: Schrittwieser et al. 2020, Appendix H "Reanalyze". Self-play stores each position's
+search policy ``pi_t`` and search value ``nu_t`` once, made by whatever network was current
+then. As the network improves, those targets go stale. Reanalyze revisits sampled positions
+with the *latest* network and remakes their targets:
+
+* **policy** (for a fraction of the samples, 80% in the paper): re-run the search from the
+  stored observation ``o_{t+k}`` and use its normalised visit counts as the new ``pi_{t+k}``;
+* **value** (for every sample): bootstrap the n-step return from the latest network's value
+  of the stored observation ``n`` steps later, instead of the stale stored ``nu``::
+
+      z_i = sum_{j < n, i+j < T} gamma^j s(i, i+j) u_{i+j+1}
+            + [i+n < T] gamma^n s(i, i+n) v_fresh(o_{i+n})
+
+  with ``s`` the two-player sign of ``replay.n_step_value`` (+1 when the same player is to
+  move, else -1; always +1 in one-player games), and 0 past the end of the game.
+
+The paper pairs this with ``n = 5`` and a value loss weight of 0.25 (the fresh targets are
+sampled more often than new data, so the value head overfits them otherwise);
+``paper_reanalyze_config`` sets those three numbers on a config.
+
+Everything is batched: one ``initial_inference`` for all bootstrap observations, one
+``run_search`` for all re-searched positions.
+
+    batch = buffer.sample(cfg.batch_size, cfg.num_unroll_steps, rng=rng)
+    batch = reanalyze_batch(batch, buffer, network, cfg, fraction=0.8, td_steps=5,
+                            rng=rng, generator=generator, two_player=False)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from muzero_lite.agent import run_search, search_config
+from muzero_lite.config import MuZeroConfig
+from muzero_lite.networks import MuZeroNetwork
+from muzero_lite.replay import Batch, ReplayBuffer, Trajectory
+
+__all__ = [
+    "PAPER_REANALYZE_FRACTION",
+    "PAPER_TD_STEPS",
+    "PAPER_VALUE_LOSS_WEIGHT",
+    "LegalMaskFn",
+    "choose_samples",
+    "paper_reanalyze_config",
+    "reanalyze_batch",
+]
+
+# Paper, Appendix H: "fresh policy targets for 80% of samples", n = 5, value loss weight 0.25.
+PAPER_REANALYZE_FRACTION = 0.8
+PAPER_TD_STEPS = 5
+PAPER_VALUE_LOSS_WEIGHT = 0.25
+
+LegalMaskFn = Callable[[np.ndarray], np.ndarray]
+"""``observations [N, ...] -> legal mask [N, A] bool``: the actions allowed at the root of a
+re-search. Trajectories store no legal masks, so a board game derives them from its
+observation; ``None`` allows every action (gym and Atari games, where all are legal)."""
+
+
+def paper_reanalyze_config(config: MuZeroConfig) -> MuZeroConfig:
+    """``config`` with the paper's Reanalyze settings (Appendix H): fraction 0.8, n = 5, and
+    value loss weight 0.25."""
+    if not isinstance(config, MuZeroConfig):
+        raise TypeError(f"config must be a MuZeroConfig, got {type(config).__name__}")
+    return config.replace(
+        reanalyze_fraction=PAPER_REANALYZE_FRACTION,
+        td_steps=PAPER_TD_STEPS,
+        value_loss_weight=PAPER_VALUE_LOSS_WEIGHT,
+    )
+
+
+def choose_samples(batch_size: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """The rows to re-search: exactly ``floor(fraction * batch_size + 0.5)`` distinct rows
+    (rounded half up), drawn uniformly, sorted.
+
+    A fixed count rather than a coin flip per row: every batch gets the same share of fresh
+    targets, so the loss does not swing with the draw, and a test can count them.
+    """
+    batch_size = _check_int("batch_size", batch_size, minimum=1)
+    fraction = _check_fraction(fraction)
+    _check_rng(rng)
+    count = math.floor(fraction * batch_size + 0.5)
+    return np.sort(rng.choice(batch_size, size=count, replace=False)).astype(np.int64)
+
+
+def reanalyze_batch(
+    batch: Batch,
+    buffer: ReplayBuffer,
+    network: MuZeroNetwork,
+    config: MuZeroConfig,
+    fraction: float,
+    td_steps: int,
+    rng: np.random.Generator,
+    generator: torch.Generator | None,
+    two_player: bool,
+    *,
+    noise: bool = False,
+    legal_mask_fn: LegalMaskFn | None = None,
+) -> Batch:
+    """A copy of ``batch`` (numpy, from ``buffer.sample``) with Reanalyze targets.
+
+    * ``target_policies``: for ``choose_samples(B, fraction, rng)`` rows, every unrolled step
+      ``k`` whose position ``t + k`` lies inside its game is re-searched (one batched
+      ``run_search`` with ``config``'s search settings) and gets the normalised visit counts.
+      Other rows, and steps past the end (zeros, ``policy_mask`` 0), are kept.
+    * ``target_values``: for every row, the n-step return (``n = td_steps``,
+      ``gamma = config.discount``) bootstrapped from ``network``'s value of the stored
+      observation ``n`` steps later (module docstring); 0 past the end.
+
+    Everything else (observations, actions, reward targets, mask, weights, indices) is kept.
+
+    noise: mix Dirichlet noise into the root prior as self-play does. Off by default: noise is
+        there to make self-play *explore*; a target should be the search's best estimate of
+        the improved policy, which noise would blur. (``generator`` only feeds the noise.)
+    legal_mask_fn: the legal actions at each re-searched root (see ``LegalMaskFn``).
+
+    The network runs in eval mode (BatchNorm uses its running statistics and does not update
+    them from these batches) and is put back into the mode it was in.
+    """
+    _check_batch(batch)
+    _check_args(network, config, td_steps, generator, two_player, noise, legal_mask_fn, batch)
+    fraction = _check_fraction(fraction)
+    _check_rng(rng)
+    trajectories = _stored_games(batch, buffer)
+    positions = [int(p) for p in batch.indices[:, 1]]
+    num_rows, num_steps = batch.target_values.shape  # B, K + 1
+
+    was_training = network.training
+    network.eval()
+    try:
+        values = _fresh_value_targets(
+            trajectories, positions, num_steps, td_steps, config.discount, network
+        )
+        rng_state = rng.bit_generator.state
+        chosen = choose_samples(num_rows, fraction, rng)
+        # Every (row, k) of a chosen row whose position t + k is a real stored position.
+        targets = [
+            (row, k)
+            for row in chosen
+            for k in range(num_steps)
+            if positions[row] + k < len(trajectories[row])
+        ]
+        policies = batch.target_policies.copy()
+        if targets:
+            observations = np.stack(
+                [trajectories[row].observations[positions[row] + k] for row, k in targets]
+            )
+            try:
+                legal = _legal_masks(legal_mask_fn, observations, batch.target_policies.shape[2])
+            except (TypeError, ValueError):
+                rng.bit_generator.state = rng_state  # a bad mask leaves the caller's rng as it was
+                raise
+            settings = search_config(config, two_player, noise)
+            result = run_search(network, observations, legal, settings, generator)
+            counts = result.visit_counts.cpu().to(torch.float64)
+            fresh = (counts / counts.sum(dim=1, keepdim=True)).numpy()
+            rows, steps = (np.array(column) for column in zip(*targets, strict=True))
+            policies[rows, steps] = fresh
+    finally:
+        network.train(was_training)
+    return dataclasses.replace(batch, target_values=values, target_policies=policies)
+
+
+# --------------------------------------------------------------------------------------
+# The value targets: n-step returns bootstrapped from the latest network.
+# --------------------------------------------------------------------------------------
+
+
+@torch.inference_mode()
+def _fresh_value_targets(
+    trajectories: list[Trajectory],
+    positions: list[int],
+    num_steps: int,
+    td_steps: int,
+    discount: float,
+    network: MuZeroNetwork,
+) -> np.ndarray:
+    """``[B, K+1]`` float32 value targets; one network call for all bootstrap positions."""
+    values = np.zeros((len(trajectories), num_steps), dtype=np.float64)
+    bootstraps: list[tuple[int, int, float]] = []  # (row, k, gamma^n * sign)
+    bootstrap_observations = []
+    for row, (trajectory, start) in enumerate(zip(trajectories, positions, strict=True)):
+        length, to_plays = len(trajectory), trajectory.to_plays
+        for k in range(num_steps):
+            i = start + k
+            if i >= length:
+                break  # absorbing state: value 0 (replay.make_targets)
+            end = min(i + td_steps, length)
+            signs = np.where(to_plays[i:end] == to_plays[i], 1.0, -1.0)
+            powers = discount ** np.arange(end - i, dtype=np.float64)
+            values[row, k] = np.sum(powers * signs * trajectory.rewards[i:end])
+            if i + td_steps < length:
+                sign = 1.0 if to_plays[i + td_steps] == to_plays[i] else -1.0
+                bootstraps.append((row, k, discount**td_steps * sign))
+                bootstrap_observations.append(trajectory.observations[i + td_steps])
+    if bootstraps:
+        device = next(network.parameters()).device
+        observations = torch.as_tensor(np.stack(bootstrap_observations), device=device)
+        fresh = network.initial_inference(observations).value.cpu().double().numpy()
+        for (row, k, scale), value in zip(bootstraps, fresh, strict=True):
+            values[row, k] += scale * value
+    return values.astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------
+# Argument checks: all of them run before anything changes.
+# --------------------------------------------------------------------------------------
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_fraction(fraction: object) -> float:
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
+        raise TypeError(f"fraction must be a number in [0, 1], got {type(fraction).__name__}")
+    if not 0.0 <= float(fraction) <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1] (paper: 0.8), got {fraction}")
+    return float(fraction)
+
+
+def _check_rng(rng: object) -> None:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+
+
+def _check_batch(batch: object) -> None:
+    if not isinstance(batch, Batch):
+        raise TypeError(f"batch must be a replay.Batch, got {type(batch).__name__}")
+    for field in dataclasses.fields(batch):
+        if not isinstance(getattr(batch, field.name), np.ndarray):
+            raise TypeError(
+                f"batch.{field.name} must be a numpy array: reanalyse the batch before "
+                f"batch.to_torch()"
+            )
+    rows, steps = batch.target_values.shape if batch.target_values.ndim == 2 else (-1, -1)
+    if (
+        rows < 1
+        or batch.target_policies.shape[:2] != (rows, steps)
+        or batch.target_policies.ndim != 3
+        or batch.indices.shape != (rows, 2)
+    ):
+        raise ValueError(
+            f"batch must have target_values [B, K+1], target_policies [B, K+1, A] and "
+            f"indices [B, 2], got {batch.target_values.shape}, {batch.target_policies.shape} "
+            f"and {batch.indices.shape}"
+        )
+
+
+def _check_args(
+    network: object,
+    config: object,
+    td_steps: object,
+    generator: object,
+    two_player: object,
+    noise: object,
+    legal_mask_fn: object,
+    batch: Batch,
+) -> None:
+    if not isinstance(network, MuZeroNetwork):
+        raise TypeError(f"network must be a MuZeroNetwork, got {type(network).__name__}")
+    num_actions = batch.target_policies.shape[2]
+    if network.action_space_size != num_actions:
+        raise ValueError(
+            f"network must have the batch's {num_actions} actions, "
+            f"got action_space_size {network.action_space_size}"
+        )
+    if not isinstance(config, MuZeroConfig):
+        raise TypeError(f"config must be a MuZeroConfig, got {type(config).__name__}")
+    _check_int("td_steps", td_steps, minimum=0)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator or None, got {type(generator).__name__}"
+        )
+    for name, flag in (("two_player", two_player), ("noise", noise)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
+    if legal_mask_fn is not None and not callable(legal_mask_fn):
+        raise TypeError(
+            f"legal_mask_fn must be a callable or None, got {type(legal_mask_fn).__name__}"
+        )
+
+
+def _stored_games(batch: Batch, buffer: ReplayBuffer) -> list[Trajectory]:
+    """The trajectory of every row; a row whose game or position is gone is an error."""
+    if not isinstance(buffer, ReplayBuffer):
+        raise TypeError(f"buffer must be a ReplayBuffer, got {type(buffer).__name__}")
+    trajectories = []
+    for row, (game_id, position) in enumerate(batch.indices.tolist()):
+        try:
+            trajectory = buffer.game(game_id)
+        except KeyError:
+            raise ValueError(
+                f"batch.indices row {row}: game {game_id} is not in the buffer (evicted since "
+                f"sampling?); reanalyse a batch right after sampling it"
+            ) from None
+        if not 0 <= position < len(trajectory):
+            raise ValueError(
+                f"batch.indices row {row}: position {position} is outside game {game_id} "
+                f"of length {len(trajectory)}"
+            )
+        trajectories.append(trajectory)
+    return trajectories
+
+
+def _legal_masks(
+    legal_mask_fn: LegalMaskFn | None, observations: np.ndarray, num_actions: int
+) -> np.ndarray:
+    if legal_mask_fn is None:
+        return np.ones((len(observations), num_actions), dtype=bool)
+    legal = np.asarray(legal_mask_fn(observations))
+    if legal.shape != (len(observations), num_actions) or legal.dtype != bool:
+        raise ValueError(
+            f"legal_mask_fn must return a bool array [{len(observations)}, {num_actions}], "
+            f"got {legal.dtype} {legal.shape}"
+        )
+    if not legal.any(axis=1).all():
+        raise ValueError("legal_mask_fn must allow at least one action in every position")
+    return legal

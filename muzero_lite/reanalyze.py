@@ -41,7 +41,7 @@ import torch
 from muzero_lite.agent import run_search, search_config
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.networks import MuZeroNetwork
-from muzero_lite.replay import Batch, ReplayBuffer, Trajectory
+from muzero_lite.replay import Batch, ReplayBuffer, Trajectory, _check_int, _check_rng
 
 __all__ = [
     "PAPER_REANALYZE_FRACTION",
@@ -214,28 +214,12 @@ def _fresh_value_targets(
 # --------------------------------------------------------------------------------------
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _check_fraction(fraction: object) -> float:
     if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
         raise TypeError(f"fraction must be a number in [0, 1], got {type(fraction).__name__}")
     if not 0.0 <= float(fraction) <= 1.0:
         raise ValueError(f"fraction must be in [0, 1] (paper: 0.8), got {fraction}")
     return float(fraction)
-
-
-def _check_rng(rng: object) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
 
 
 def _check_batch(batch: object) -> None:

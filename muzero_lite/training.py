@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -247,22 +248,13 @@ def _numpy_state_back(saved: dict[str, Any]) -> dict[str, Any]:
 
 
 def _in_main_thread() -> bool:
-    import threading
     return threading.current_thread() is threading.main_thread()
 
 
-class _NoBar:
-    def update(self, n: int) -> None: ...
-    def set_postfix(self, *args: Any, **kwargs: Any) -> None: ...
-    def close(self) -> None: ...
-
-
 def _progress_bar(total: int, initial: int, show: bool) -> Any:
-    if not show:
-        return _NoBar()
     from tqdm.auto import tqdm
     return tqdm(total=total, initial=initial, desc="train steps", unit="step",
-                dynamic_ncols=True, mininterval=1.0)
+                dynamic_ncols=True, mininterval=1.0, disable=not show)
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

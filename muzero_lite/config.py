@@ -79,6 +79,11 @@ class MuZeroConfig:
 
     # --- Reanalyze (App. H) ---------------------------------------------------------------
     reanalyze_fraction: float = 0.0  # share of samples given fresh search targets; paper: 0.8
+    # Dirichlet noise at the re-searched roots, as in self-play. The paper does not say;
+    # EfficientZero adds it. Without it CartPole's fresh targets collapsed onto one action
+    # (measured, chapter 07): with Q = 0 for unvisited edges a noise-free search of a 2-action
+    # game gives nearly all visits to the action the prior already prefers.
+    reanalyze_noise: bool = True
 
     # validation -----------------------------------------------------------------------------
     def __post_init__(self) -> None:
@@ -142,6 +147,10 @@ def _validate(c: MuZeroConfig) -> None:
         v = getattr(c, name)
         if not _is_number(v) or v <= 0:
             _fail(name, v, "a number > 0")
+    for name in ("downsample", "reanalyze_noise"):
+        v = getattr(c, name)
+        if not isinstance(v, bool):
+            _fail(name, v, "True or False")
     if c.network not in _NETWORKS:
         _fail("network", c.network, f"one of {_NETWORKS}")
     if c.optimizer not in _OPTIMIZERS:

@@ -33,6 +33,7 @@ from muzero_lite.agent import network_for
 from muzero_lite.checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.losses import unrolled_loss
+from muzero_lite.reanalyze import reanalyze_batch
 from muzero_lite.replay import ReplayBuffer
 from muzero_lite.selfplay import SelfPlay
 
@@ -62,6 +63,8 @@ class Trainer:
         probe = games.make(config.game, seed=config.seed)
         self.game_info = {"name": config.game, "observation_shape": list(probe.observation_shape),
                           "num_actions": probe.num_actions, "num_players": probe.num_players}
+        # Replay stores no legal moves; Reanalyze reads them back off stored observations.
+        self._legal_masks = probe.legal_masks_from_observations
         probe.close()
         self.network = network_for(config, probe.observation_shape, probe.num_actions)
         self.network.to(self.device)
@@ -76,6 +79,7 @@ class Trainer:
         self.wall_s = 0.0  # training time summed over resumed sessions
         self.recent_returns: deque[float] = deque(maxlen=100)
         self._last_losses: dict[str, float] = {}
+        self.reanalyze_s = 0.0  # learner time spent remaking targets (this session)
         self.last_evaluation: dict[str, Any] | None = None  # set by stop callbacks, logged
         if resume:
             self._restore(state)
@@ -146,6 +150,17 @@ class Trainer:
     def _learn_step(self) -> None:
         cfg = self.config
         batch = self.replay.sample(cfg.batch_size, cfg.num_unroll_steps, rng=self.rng)
+        if cfg.reanalyze_fraction > 0:
+            # Off (0) skips the call altogether: reanalyze_batch refreshes every sample's value
+            # target even at fraction 0, and without Reanalyze the stored targets are the point.
+            started = time.perf_counter()
+            batch = reanalyze_batch(batch, self.replay, self.network, cfg,
+                                    fraction=cfg.reanalyze_fraction, td_steps=cfg.td_steps,
+                                    rng=self.rng, generator=self.generator,
+                                    two_player=self.game_info["num_players"] == 2,
+                                    noise=cfg.reanalyze_noise,
+                                    legal_mask_fn=self._legal_masks)
+            self.reanalyze_s += time.perf_counter() - started
         self.network.train()
         losses = unrolled_loss(self.network, batch.to_torch(self.device),
                                value_loss_weight=cfg.value_loss_weight,
@@ -170,6 +185,8 @@ class Trainer:
                 "mean_return": round(float(np.mean(returns)), 4) if returns else None,
                 "lr": _learning_rate(self.config, self.train_step),
                 **{k: round(v, 5) for k, v in self._last_losses.items()},
+                **({"reanalyze_s": round(self.reanalyze_s, 2)}
+                   if self.config.reanalyze_fraction > 0 else {}),
                 **({"evaluation": self.last_evaluation} if self.last_evaluation else {})}
 
     def _log(self, bar: Any) -> dict[str, Any]:

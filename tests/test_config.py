@@ -91,3 +91,9 @@ def test_quick_mode_reads_the_environment(monkeypatch):
     assert quick_mode()
     monkeypatch.setenv("MUZERO_LITE_QUICK", "0")
     assert not quick_mode()
+
+
+@pytest.mark.parametrize("field", ["downsample", "reanalyze_noise"])
+def test_bool_fields_refuse_other_values(field):
+    with pytest.raises(ValueError, match=f"'{field}' = 1 is not allowed: True or False"):
+        preset("cartpole", **{field: 1})

@@ -239,3 +239,62 @@ def test_cli_until_return_stops_at_the_goal(tmp_path, capsys):
     assert main(args) == 0
     # Every CartPole episode returns >= 1, so the first check (step 10) stops the run.
     assert json.loads(capsys.readouterr().out.splitlines()[0])["train_step"] == 10
+
+
+# --- Reanalyze in the Trainer --------------------------------------------------------------------
+
+def _spy_on_learning(monkeypatch):
+    """Record every reanalyze_batch call and the batch each loss was computed on."""
+    from muzero_lite import training
+
+    calls, losses_on = [], []
+    real_reanalyze, real_loss = training.reanalyze_batch, training.unrolled_loss
+
+    def reanalyze(batch, buffer, network, config, **kwargs):
+        out = real_reanalyze(batch, buffer, network, config, **kwargs)
+        calls.append({"in": batch, "out": out, **kwargs})
+        return out
+
+    def loss(network, batch, **kwargs):
+        losses_on.append(batch)
+        return real_loss(network, batch, **kwargs)
+
+    monkeypatch.setattr(training, "reanalyze_batch", reanalyze)
+    monkeypatch.setattr(training, "unrolled_loss", loss)
+    return calls, losses_on
+
+
+def test_reanalyze_off_never_touches_the_sampled_targets(monkeypatch, tmp_path):
+    calls, losses_on = _spy_on_learning(monkeypatch)
+    trainer = Trainer(preset("tictactoe", **{**TINY, "training_steps": 4}), tmp_path,
+                      progress=False)
+    trainer.train()
+    assert calls == [] and len(losses_on) == 4
+    assert "reanalyze_s" not in read_metrics(tmp_path / "metrics.jsonl")[-1]
+
+
+def test_reanalyze_on_feeds_fresh_targets_to_every_learner_step(monkeypatch, tmp_path):
+    calls, losses_on = _spy_on_learning(monkeypatch)
+    config = preset("tictactoe", **{**TINY, "training_steps": 4}, reanalyze_fraction=0.5,
+                    td_steps=3)
+    trainer = Trainer(config, tmp_path, progress=False)
+    trainer.train()
+    assert len(calls) == len(losses_on) == 4
+    changed_rows = []
+    for call, used in zip(calls, losses_on, strict=True):
+        assert call["fraction"] == 0.5 and call["td_steps"] == 3
+        assert call["two_player"] is True and call["generator"] is trainer.generator
+        # The loss sees the reanalysed targets, not the stored ones.
+        np.testing.assert_array_equal(used.target_policies.numpy(), call["out"].target_policies)
+        np.testing.assert_array_equal(used.target_values.numpy(), call["out"].target_values)
+        # Half of the 16 rows got fresh policies: rows whose step-0 target changed are among
+        # them (a fresh search may, rarely, repeat a stored distribution exactly).
+        changed = (call["out"].target_policies[:, 0] != call["in"].target_policies[:, 0]).any(1)
+        assert changed.sum() <= 8
+        changed_rows.append(int(changed.sum()))
+        # Legal moves come back from the observations: no fresh target visits an occupied cell.
+        stones = call["in"].observations[:, 0] + call["in"].observations[:, 1]  # both players
+        assert not (call["out"].target_policies[:, 0] > 0)[stones.reshape(16, 9) > 0].any()
+    assert sum(changed_rows) > 0
+    row = read_metrics(tmp_path / "metrics.jsonl")[-1]
+    assert row["reanalyze_s"] > 0 and np.isfinite(row["loss"])

@@ -13,6 +13,8 @@ rendering) is shared with Connect Four in `base.BoardGame`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from muzero_lite.games.base import EMPTY, BoardGame
 
 
@@ -32,3 +34,6 @@ class TicTacToe(BoardGame):
 
     def _cell_of(self, action: int) -> tuple[int, int]:
         return divmod(action, self.cols)
+
+    def _legal_from_empty(self, empty: np.ndarray) -> np.ndarray:
+        return empty.reshape(len(empty), self.num_actions)  # a cell is an action, row-major

@@ -1,0 +1,159 @@
+"""Sample efficiency of Reanalyze on CartPole: the same environment-step budget with and
+without it, several seeds each; print one JSON line.
+
+    python benchmarks/reanalyze_gain.py [--seeds 0 1 2] [--env-steps 20000] [--jobs 2]
+                                        [--save data/runs/reanalyze_gain.json]
+
+Both arms run the committed ``cartpole`` preset; the Reanalyze arm changes only
+``reanalyze_fraction`` (``--fraction``, paper: 0.8), unless ``--paper`` also sets the paper's
+n = 5 and value-loss weight 0.25. Each run stops at the budget (learner steps =
+``train_ratio * env_steps``, so both arms learn equally often from equally many games) and
+plays ``--episodes`` greedy episodes every ``--eval-every`` environment steps. Reported per arm:
+the mean greedy return at the budget and the environment steps at which it first reached
+``--threshold`` (null where it never did), per seed and summarised; the wall time, because
+re-searching stored positions costs learner time. ``--save`` writes the whole curves as JSON
+(chapter 07 plots them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+
+def run_one(arm: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
+    """Train one arm from scratch to the budget; the greedy-return curve."""
+    import torch
+
+    from muzero_lite.agent import Agent
+    from muzero_lite.config import preset
+    from muzero_lite.evaluate import greedy_returns
+    from muzero_lite.reanalyze import paper_reanalyze_config
+    from muzero_lite.training import Trainer
+
+    torch.set_num_threads(1)
+    config = preset("cartpole", seed=seed)
+    if arm == "reanalyze":
+        config = (paper_reanalyze_config(config) if args["paper"] else config)
+        config = config.replace(reanalyze_fraction=args["fraction"],
+                                reanalyze_noise=not args["no_noise"])
+    train_steps = round(config.train_ratio * args["env_steps"])
+    eval_every = max(1, round(config.train_ratio * args["eval_every"]))
+    config = config.replace(training_steps=train_steps)
+    curve: list[dict[str, float]] = []
+
+    def evaluate(trainer: Trainer) -> None:
+        agent = Agent(trainer.network, config, 1)
+        returns = greedy_returns(agent, args["episodes"], seed=10_000 + seed)
+        trainer.network.train()
+        curve.append({"env_steps": trainer.env_steps, "train_steps": trainer.train_step,
+                      "mean_return": round(float(np.mean(returns)), 2)})
+        print(f"{arm} seed {seed}: {trainer.env_steps} env steps, greedy return "
+              f"{curve[-1]['mean_return']:.1f}", file=sys.stderr, flush=True)
+
+    def stop(trainer: Trainer) -> bool:
+        if trainer.train_step % eval_every == 0:
+            evaluate(trainer)
+        return False
+
+    with tempfile.TemporaryDirectory() as out:
+        trainer = Trainer(config, out, progress=False)
+        start = time.perf_counter()
+        trainer.train(stop=stop)
+        wall = time.perf_counter() - start
+        if not curve or curve[-1]["train_steps"] != trainer.train_step:
+            evaluate(trainer)
+    reached = [p["env_steps"] for p in curve if p["mean_return"] >= args["threshold"]]
+    return {"arm": arm, "seed": seed, "curve": curve, "wall_s": round(wall, 1),
+            "reanalyze_s": round(trainer.reanalyze_s, 1),
+            "return_at_budget": curve[-1]["mean_return"],
+            "env_steps_to_threshold": reached[0] if reached else None}
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    at_budget = [r["return_at_budget"] for r in runs]
+    to_threshold = [r["env_steps_to_threshold"] for r in runs]
+    hit = [s for s in to_threshold if s is not None]
+    return {
+        "return_at_budget": at_budget,
+        "return_at_budget_mean": round(float(np.mean(at_budget)), 1),
+        "return_at_budget_std": round(float(np.std(at_budget)), 1),
+        "env_steps_to_threshold": to_threshold,
+        "reached_threshold": f"{len(hit)}/{len(runs)}",
+        # A seed that never reached it counts as the budget: a lower bound on its true steps.
+        "env_steps_to_threshold_median": float(np.median(
+            [s if s is not None else np.inf for s in to_threshold])),
+        "wall_s_mean": round(float(np.mean([r["wall_s"] for r in runs])), 1),
+        "reanalyze_s_mean": round(float(np.mean([r["reanalyze_s"] for r in runs])), 1),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--env-steps", type=int, default=20_000, help="budget per run")
+    p.add_argument("--eval-every", type=int, default=2_000, help="environment steps")
+    p.add_argument("--episodes", type=int, default=20, help="greedy episodes per evaluation")
+    p.add_argument("--threshold", type=float, default=400.0, help="greedy mean return")
+    p.add_argument("--fraction", type=float, default=0.8, help="reanalyze_fraction (paper 0.8)")
+    p.add_argument("--paper", action="store_true",
+                   help="Reanalyze arm also takes n = 5 and value-loss weight 0.25")
+    p.add_argument("--no-noise", action="store_true",
+                   help="re-search without root Dirichlet noise (collapsed, chapter 07)")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once (one core each)")
+    p.add_argument("--save", default=None, help="write every curve to this JSON file")
+    args = p.parse_args()
+    if args.env_steps < 1 or args.eval_every < 1 or args.episodes < 1 or args.jobs < 1:
+        p.error("--env-steps, --eval-every, --episodes and --jobs must be positive")
+    if not 0.0 < args.fraction <= 1.0:
+        p.error(f"--fraction must be in (0, 1], got {args.fraction}")
+    settings = {k: getattr(args, k) for k in ("env_steps", "eval_every", "episodes",
+                                               "threshold", "fraction", "paper",
+                                               "no_noise")}
+    jobs = [(arm, seed) for seed in args.seeds for arm in ("baseline", "reanalyze")]
+    start = time.perf_counter()
+    # spawn: each worker imports torch afresh (fork after torch is loaded is unsafe).
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+        runs = list(ex.map(run_one, *zip(*jobs, strict=True),
+                           [settings] * len(jobs)))
+    arms = {arm: summarise([r for r in runs if r["arm"] == arm])
+            for arm in ("baseline", "reanalyze")}
+    base, rea = arms["baseline"], arms["reanalyze"]
+    result = {
+        "benchmark": "reanalyze_gain", "game": "cartpole", "seeds": args.seeds,
+        "env_step_budget": args.env_steps, "threshold": args.threshold,
+        "reanalyze": {"fraction": args.fraction, "paper_n_and_value_weight": args.paper,
+                      "root_noise": not args.no_noise},
+        "baseline": base, "reanalyze_arm": rea,
+        "gain": {
+            "return_at_budget_ratio": round(rea["return_at_budget_mean"]
+                                            / max(base["return_at_budget_mean"], 1e-9), 3),
+            "env_steps_to_threshold_median_ratio": (
+                round(base["env_steps_to_threshold_median"]
+                      / rea["env_steps_to_threshold_median"], 3)
+                if np.isfinite(rea["env_steps_to_threshold_median"])
+                and np.isfinite(base["env_steps_to_threshold_median"]) else None),
+            "wall_time_ratio": round(rea["wall_s_mean"] / max(base["wall_s_mean"], 1e-9), 3),
+        },
+        "total_wall_s": round(time.perf_counter() - start, 1),
+    }
+    for arm in (base, rea):  # JSON has no infinity: never reached is null
+        if not np.isfinite(arm["env_steps_to_threshold_median"]):
+            arm["env_steps_to_threshold_median"] = None
+    if args.save:
+        with open(args.save, "w") as f:
+            json.dump({"summary": result, "settings": vars(args), "runs": runs}, f, indent=1)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Smoke tests of the benchmark scripts on tiny budgets: they run and print one JSON line.
+
+They measure nothing: the numbers reported in the README come from full runs.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_script(*args: str) -> dict:
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, lines  # one JSON line, nothing else on stdout
+    return json.loads(lines[0])
+
+
+def test_reanalyze_gain_runs_both_arms_and_saves_the_curves(tmp_path):
+    saved = tmp_path / "gain.json"
+    result = run_script("benchmarks/reanalyze_gain.py", "--seeds", "0", "--env-steps", "320",
+                        "--eval-every", "160", "--episodes", "2", "--threshold", "5",
+                        "--save", str(saved))
+    assert result["benchmark"] == "reanalyze_gain" and result["env_step_budget"] == 320
+    runs = {run["arm"]: run for run in json.loads(saved.read_text())["runs"]}
+    for arm, summary in (("baseline", "baseline"), ("reanalyze", "reanalyze_arm")):
+        curve = runs[arm]["curve"]
+        assert [p["train_steps"] for p in curve] == [80, 160]  # every 160 env steps x ratio 0.5
+        assert result[summary]["return_at_budget"] == [curve[-1]["mean_return"]]
+        # An episode of CartPole lasts at least 8 steps: threshold 5 is met at the first check.
+        assert result[summary]["env_steps_to_threshold"] == [curve[0]["env_steps"]]
+    assert result["reanalyze_arm"]["reanalyze_s_mean"] > 0 == result["baseline"][
+        "reanalyze_s_mean"]
+
+
+def test_reanalyze_gain_refuses_bad_arguments():
+    done = subprocess.run([sys.executable, "benchmarks/reanalyze_gain.py", "--fraction", "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "--fraction must be in (0, 1]" in done.stderr

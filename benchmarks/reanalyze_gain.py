@@ -10,11 +10,13 @@ n = 5 and value-loss weight 0.25. Each run stops at the budget: ``train_ratio * 
 learner steps, so both arms learn equally often from equally many games. (Self-play first fills
 one batch of positions before the learner starts, so a run ends a few hundred environment steps
 past the budget, alike in both arms; every curve point records the steps actually taken.) The
-greedy agent plays ``--episodes`` episodes every ``--eval-every`` environment steps. Reported per arm:
-the mean greedy return at the budget and the environment steps at which it first reached
-``--threshold`` (null where it never did), per seed and summarised; the wall time, because
-re-searching stored positions costs learner time. ``--save`` writes the whole curves as JSON
-(chapter 07 plots them).
+greedy agent plays ``--episodes`` episodes every ``--eval-every`` environment steps.
+
+Reported per arm: the mean greedy return at the budget and the environment steps at which it
+first reached ``--threshold`` (null where it never did), per seed and summarised; the mean
+return over all checks (steadier than one check); the wall time, because re-searching stored
+positions costs learner time. ``--save`` writes the whole curves as JSON (chapter 07 plots
+them), and ``--from-saved FILE`` prints the summary of such a file again without training.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 ARMS = ("baseline", "reanalyze")
+DEFAULT_THRESHOLD = 400.0
 
 
 def run_one(arm: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
@@ -75,28 +79,70 @@ def run_one(arm: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
         wall = time.perf_counter() - start
         if not curve or curve[-1]["train_steps"] != trainer.train_step:
             evaluate(trainer)
-    reached = [p["env_steps"] for p in curve if p["mean_return"] >= args["threshold"]]
     return {"arm": arm, "seed": seed, "curve": curve, "wall_s": round(wall, 1),
-            "reanalyze_s": round(trainer.reanalyze_s, 1),
-            "return_at_budget": curve[-1]["mean_return"],
-            "env_steps_to_threshold": reached[0] if reached else None}
+            "reanalyze_s": round(trainer.reanalyze_s, 1)}
 
 
-def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    at_budget = [r["return_at_budget"] for r in runs]
-    to_threshold = [r["env_steps_to_threshold"] for r in runs]
+def summarise(runs: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """One arm's numbers over its seeds, read off the curves."""
+    at_budget = [r["curve"][-1]["mean_return"] for r in runs]
+    to_threshold = [next((p["env_steps"] for p in r["curve"] if p["mean_return"] >= threshold),
+                         None) for r in runs]
     hit = [s for s in to_threshold if s is not None]
+    # One check is 20 episodes at one moment; the mean over all checks (the area under the
+    # curve divided by its length) is the steadier sample-efficiency number.
+    over_curve = [float(np.mean([p["mean_return"] for p in r["curve"]])) for r in runs]
     return {
         "return_at_budget": at_budget,
         "return_at_budget_mean": round(float(np.mean(at_budget)), 1),
         "return_at_budget_std": round(float(np.std(at_budget)), 1),
         "env_steps_to_threshold": to_threshold,
         "reached_threshold": f"{len(hit)}/{len(runs)}",
-        # A seed that never reached it counts as the budget: a lower bound on its true steps.
+        # A seed that never reached it counts as infinitely many steps: the median is then a
+        # lower bound, or null when most seeds never got there.
         "env_steps_to_threshold_median": float(np.median(
             [s if s is not None else np.inf for s in to_threshold])),
+        "mean_return_over_curve": [round(v, 1) for v in over_curve],
+        "mean_return_over_curve_mean": round(float(np.mean(over_curve)), 1),
         "wall_s_mean": round(float(np.mean([r["wall_s"] for r in runs])), 1),
         "reanalyze_s_mean": round(float(np.mean([r["reanalyze_s"] for r in runs])), 1),
+    }
+
+
+def report(runs: list[dict[str, Any]], settings: dict[str, Any],
+           total_wall_s: float) -> dict[str, Any]:
+    """The one JSON line: both arms summarised and their ratios."""
+    arms = {arm: summarise([r for r in runs if r["arm"] == arm], settings["threshold"])
+            for arm in ARMS if any(r["arm"] == arm for r in runs)}
+    base, rea = arms.get("baseline"), arms.get("reanalyze")
+    gain = None
+    if base is not None and rea is not None:
+        steps_base = base["env_steps_to_threshold_median"]
+        steps_rea = rea["env_steps_to_threshold_median"]
+        gain = {
+            "return_at_budget_ratio": round(rea["return_at_budget_mean"]
+                                            / max(base["return_at_budget_mean"], 1e-9), 3),
+            "mean_return_over_curve_ratio": round(
+                rea["mean_return_over_curve_mean"]
+                / max(base["mean_return_over_curve_mean"], 1e-9), 3),
+            # baseline steps / Reanalyze steps: > 1 means Reanalyze got there sooner.
+            "env_steps_to_threshold_median_ratio": (
+                round(steps_base / steps_rea, 3)
+                if np.isfinite(steps_base) and np.isfinite(steps_rea) else None),
+            "wall_time_ratio": round(rea["wall_s_mean"] / max(base["wall_s_mean"], 1e-9), 3),
+        }
+    for arm in arms.values():  # JSON has no infinity: never reached is null
+        if not np.isfinite(arm["env_steps_to_threshold_median"]):
+            arm["env_steps_to_threshold_median"] = None
+    return {
+        "benchmark": "reanalyze_gain", "game": "cartpole",
+        "seeds": sorted({r["seed"] for r in runs}),
+        "env_step_budget": settings["env_steps"], "threshold": settings["threshold"],
+        "reanalyze": {"fraction": settings["fraction"],
+                      "paper_n_and_value_weight": settings["paper"],
+                      "root_noise": not settings["no_noise"]},
+        "baseline": base, "reanalyze_arm": rea, "gain": gain,
+        "total_wall_s": round(total_wall_s, 1),
     }
 
 
@@ -107,7 +153,8 @@ def main() -> None:
     p.add_argument("--env-steps", type=int, default=20_000, help="budget per run")
     p.add_argument("--eval-every", type=int, default=2_000, help="environment steps")
     p.add_argument("--episodes", type=int, default=20, help="greedy episodes per evaluation")
-    p.add_argument("--threshold", type=float, default=400.0, help="greedy mean return")
+    p.add_argument("--threshold", type=float, default=None,
+                   help=f"greedy mean return (default {DEFAULT_THRESHOLD:.0f})")
     p.add_argument("--fraction", type=float, default=0.8, help="reanalyze_fraction (paper 0.8)")
     p.add_argument("--paper", action="store_true",
                    help="Reanalyze arm also takes n = 5 and value-loss weight 0.25")
@@ -117,7 +164,18 @@ def main() -> None:
                    help="which arms to run (both by default; the gain needs both)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once (one core each)")
     p.add_argument("--save", default=None, help="write every curve to this JSON file")
+    p.add_argument("--from-saved", default=None, metavar="FILE",
+                   help="train nothing: summarise the runs a --save wrote (e.g. with another "
+                        "--threshold)")
     args = p.parse_args()
+    if args.from_saved:
+        saved = json.loads(Path(args.from_saved).read_text())
+        settings = {**saved["settings"], "threshold": args.threshold
+                    if args.threshold is not None else saved["settings"]["threshold"]}
+        print(json.dumps(report(saved["runs"], settings, saved["summary"]["total_wall_s"])))
+        return
+    if args.threshold is None:
+        args.threshold = DEFAULT_THRESHOLD
     if args.env_steps < 1 or args.eval_every < 1 or args.episodes < 1 or args.jobs < 1:
         p.error("--env-steps, --eval-every, --episodes and --jobs must be positive")
     if not 0.0 < args.fraction <= 1.0:
@@ -131,32 +189,10 @@ def main() -> None:
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
         runs = list(ex.map(run_one, *zip(*jobs, strict=True),
                            [settings] * len(jobs)))
-    arms = {arm: summarise([r for r in runs if r["arm"] == arm]) for arm in args.arms}
-    base, rea = arms.get("baseline"), arms.get("reanalyze")
-    result = {
-        "benchmark": "reanalyze_gain", "game": "cartpole", "seeds": args.seeds,
-        "env_step_budget": args.env_steps, "threshold": args.threshold,
-        "reanalyze": {"fraction": args.fraction, "paper_n_and_value_weight": args.paper,
-                      "root_noise": not args.no_noise},
-        "baseline": base, "reanalyze_arm": rea,
-        "gain": None if base is None or rea is None else {
-            "return_at_budget_ratio": round(rea["return_at_budget_mean"]
-                                            / max(base["return_at_budget_mean"], 1e-9), 3),
-            "env_steps_to_threshold_median_ratio": (
-                round(base["env_steps_to_threshold_median"]
-                      / rea["env_steps_to_threshold_median"], 3)
-                if np.isfinite(rea["env_steps_to_threshold_median"])
-                and np.isfinite(base["env_steps_to_threshold_median"]) else None),
-            "wall_time_ratio": round(rea["wall_s_mean"] / max(base["wall_s_mean"], 1e-9), 3),
-        },
-        "total_wall_s": round(time.perf_counter() - start, 1),
-    }
-    for arm in arms.values():  # JSON has no infinity: never reached is null
-        if not np.isfinite(arm["env_steps_to_threshold_median"]):
-            arm["env_steps_to_threshold_median"] = None
+    result = report(runs, settings, time.perf_counter() - start)
     if args.save:
         with open(args.save, "w") as f:
-            json.dump({"summary": result, "settings": vars(args), "runs": runs}, f, indent=1)
+            json.dump({"summary": result, "settings": settings, "runs": runs}, f, indent=1)
     print(json.dumps(result))
 
 

@@ -35,6 +35,13 @@ def test_reanalyze_gain_runs_both_arms_and_saves_the_curves(tmp_path):
         assert result[summary]["env_steps_to_threshold"] == [curve[0]["env_steps"]]
     assert result["reanalyze_arm"]["reanalyze_s_mean"] > 0 == result["baseline"][
         "reanalyze_s_mean"]
+    # The saved curves summarised again, with a threshold no run reached.
+    again = run_script("benchmarks/reanalyze_gain.py", "--from-saved", str(saved),
+                       "--threshold", "1000")
+    assert again["baseline"]["return_at_budget"] == result["baseline"]["return_at_budget"]
+    assert again["reanalyze_arm"]["env_steps_to_threshold"] == [None]
+    assert again["reanalyze_arm"]["env_steps_to_threshold_median"] is None
+    assert again["gain"]["env_steps_to_threshold_median_ratio"] is None
 
 
 def test_reanalyze_gain_refuses_bad_arguments():

@@ -92,6 +92,7 @@ def summarise(runs: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
     # One check is 20 episodes at one moment; the mean over all checks (the area under the
     # curve divided by its length) is the steadier sample-efficiency number.
     over_curve = [float(np.mean([p["mean_return"] for p in r["curve"]])) for r in runs]
+    checks_above = [p["mean_return"] >= threshold for r in runs for p in r["curve"]]
     return {
         "return_at_budget": at_budget,
         "return_at_budget_mean": round(float(np.mean(at_budget)), 1),
@@ -103,6 +104,8 @@ def summarise(runs: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
         "env_steps_to_threshold_median": float(np.median(
             [s if s is not None else np.inf for s in to_threshold])),
         "mean_return_over_curve": [round(v, 1) for v in over_curve],
+        # Once over the threshold, does it stay? The share of all checks at or above it.
+        "checks_at_or_above_threshold": f"{sum(checks_above)}/{len(checks_above)}",
         "mean_return_over_curve_mean": round(float(np.mean(over_curve)), 1),
         "wall_s_mean": round(float(np.mean([r["wall_s"] for r in runs])), 1),
         "reanalyze_s_mean": round(float(np.mean([r["reanalyze_s"] for r in runs])), 1),
@@ -146,6 +149,25 @@ def report(runs: list[dict[str, Any]], settings: dict[str, Any],
     }
 
 
+def from_saved(paths: list[str], threshold: float | None,
+               parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The report of the runs in one or more ``--save`` files (same settings, pooled)."""
+    files = [json.loads(Path(path).read_text()) for path in paths]
+    compared = ("env_steps", "eval_every", "episodes", "fraction", "paper", "no_noise")
+    for path, saved in zip(paths[1:], files[1:], strict=True):
+        differ = [k for k in compared if saved["settings"][k] != files[0]["settings"][k]]
+        if differ:
+            parser.error(f"{path} was run with other settings than {paths[0]}: {differ}")
+    runs = [run for saved in files for run in saved["runs"]]
+    seen = [(r["arm"], r["seed"]) for r in runs]
+    if len(set(seen)) != len(seen):
+        parser.error("the files repeat an (arm, seed) run: pool files of different seeds")
+    settings = {**files[0]["settings"],
+                "threshold": files[0]["settings"]["threshold"] if threshold is None
+                else threshold}
+    return report(runs, settings, sum(saved["summary"]["total_wall_s"] for saved in files))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -164,15 +186,13 @@ def main() -> None:
                    help="which arms to run (both by default; the gain needs both)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once (one core each)")
     p.add_argument("--save", default=None, help="write every curve to this JSON file")
-    p.add_argument("--from-saved", default=None, metavar="FILE",
-                   help="train nothing: summarise the runs a --save wrote (e.g. with another "
-                        "--threshold)")
+    p.add_argument("--from-saved", nargs="+", default=None, metavar="FILE",
+                   help="train nothing: summarise the runs that --save wrote (several files of "
+                        "the same settings and other seeds are pooled), e.g. with another "
+                        "--threshold")
     args = p.parse_args()
     if args.from_saved:
-        saved = json.loads(Path(args.from_saved).read_text())
-        settings = {**saved["settings"], "threshold": args.threshold
-                    if args.threshold is not None else saved["settings"]["threshold"]}
-        print(json.dumps(report(saved["runs"], settings, saved["summary"]["total_wall_s"])))
+        print(json.dumps(from_saved(args.from_saved, args.threshold, p)))
         return
     if args.threshold is None:
         args.threshold = DEFAULT_THRESHOLD

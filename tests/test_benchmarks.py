@@ -42,6 +42,12 @@ def test_reanalyze_gain_runs_both_arms_and_saves_the_curves(tmp_path):
     assert again["reanalyze_arm"]["env_steps_to_threshold"] == [None]
     assert again["reanalyze_arm"]["env_steps_to_threshold_median"] is None
     assert again["gain"]["env_steps_to_threshold_median_ratio"] is None
+    assert again["reanalyze_arm"]["checks_at_or_above_threshold"] == "0/2"
+    # The same runs twice cannot be pooled.
+    done = subprocess.run([sys.executable, "benchmarks/reanalyze_gain.py", "--from-saved",
+                           str(saved), str(saved)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2 and "repeat an (arm, seed) run" in done.stderr
 
 
 def test_reanalyze_gain_refuses_bad_arguments():

@@ -7,16 +7,20 @@ without it, several seeds each; print one JSON line.
 Both arms run the committed ``cartpole`` preset; the Reanalyze arm changes only
 ``reanalyze_fraction`` (``--fraction``, paper: 0.8), unless ``--paper`` also sets the paper's
 n = 5 and value-loss weight 0.25. Each run stops at the budget: ``train_ratio * env_steps``
-learner steps, so both arms learn equally often from equally many games. (Self-play first fills
-one batch of positions before the learner starts, so a run ends a few hundred environment steps
-past the budget, alike in both arms; every curve point records the steps actually taken.) The
-greedy agent plays ``--episodes`` episodes every ``--eval-every`` environment steps.
+learner steps, so both arms learn equally often from equally many games. The greedy agent plays
+``--episodes`` episodes every ``--eval-every`` environment steps. (The learner waits until one
+batch of positions is stored, then catches up in a burst, so on tiny budgets the first check
+lands a little later than its nominal step; every curve point records the steps actually
+taken.) The arms share each seed, but once their networks differ everything downstream differs
+too: the seeds are independent samples, not paired ones.
 
 Reported per arm: the mean greedy return at the budget and the environment steps at which it
 first reached ``--threshold`` (null where it never did), per seed and summarised; the mean
 return over all checks (steadier than one check); the wall time, because re-searching stored
-positions costs learner time. ``--save`` writes the whole curves as JSON (chapter 07 plots
-them), and ``--from-saved FILE`` prints the summary of such a file again without training.
+positions costs learner time (``wall_s``: self-play and learning, evaluations excluded;
+files saved before that change counted the evaluations too). ``--save`` writes the whole
+curves as JSON (chapter 07 plots them), and ``--from-saved FILE`` prints the summary of such
+a file again without training.
 """
 
 from __future__ import annotations
@@ -57,8 +61,10 @@ def run_one(arm: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
     eval_every = max(1, round(config.train_ratio * args["eval_every"]))
     config = config.replace(training_steps=train_steps)
     curve: list[dict[str, float]] = []
+    eval_s = [0.0]  # time spent evaluating inside train(): not training, so taken out below
 
     def evaluate(trainer: Trainer) -> None:
+        started = time.perf_counter()
         agent = Agent(trainer.network, config, 1)
         returns = greedy_returns(agent, args["episodes"], seed=10_000 + seed)
         trainer.network.train()
@@ -66,6 +72,7 @@ def run_one(arm: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
                       "mean_return": round(float(np.mean(returns)), 2)})
         print(f"{arm} seed {seed}: {trainer.env_steps} env steps, greedy return "
               f"{curve[-1]['mean_return']:.1f}", file=sys.stderr, flush=True)
+        eval_s[0] += time.perf_counter() - started
 
     def stop(trainer: Trainer) -> bool:
         if trainer.train_step % eval_every == 0:
@@ -76,11 +83,12 @@ def run_one(arm: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
         trainer = Trainer(config, out, progress=False)
         start = time.perf_counter()
         trainer.train(stop=stop)
-        wall = time.perf_counter() - start
+        wall = time.perf_counter() - start - eval_s[0]
         if not curve or curve[-1]["train_steps"] != trainer.train_step:
             evaluate(trainer)
+    # wall_s: self-play and learning only (checkpoints included, evaluations excluded).
     return {"arm": arm, "seed": seed, "curve": curve, "wall_s": round(wall, 1),
-            "reanalyze_s": round(trainer.reanalyze_s, 1)}
+            "eval_s": round(eval_s[0], 1), "reanalyze_s": round(trainer.reanalyze_s, 1)}
 
 
 def summarise(runs: list[dict[str, Any]], threshold: float) -> dict[str, Any]:

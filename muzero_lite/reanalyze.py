@@ -16,6 +16,11 @@ with the *latest* network and remakes their targets:
   with ``s`` the two-player sign of ``replay.n_step_value`` (+1 when the same player is to
   move, else -1; always +1 in one-player games), and 0 past the end of the game.
 
+The paper takes ``v`` from a *target network*, a copy with "recent parameters" θ⁻ that is
+refreshed now and then for stable targets. Here θ⁻ is the latest network itself, as if the
+copy were refreshed every step. A slower copy would need a second network argument for the
+values (the search keeps the latest); that is not built or measured here.
+
 The paper pairs this with ``n = 5`` and a value loss weight of 0.25 (the fresh targets are
 sampled more often than new data, so the value head overfits them otherwise);
 ``paper_reanalyze_config`` sets those three numbers on a config.

@@ -79,7 +79,7 @@ class Trainer:
         self.wall_s = 0.0  # training time summed over resumed sessions
         self.recent_returns: deque[float] = deque(maxlen=100)
         self._last_losses: dict[str, float] = {}
-        self.reanalyze_s = 0.0  # learner time spent remaking targets (this session)
+        self.reanalyze_s = 0.0  # learner time spent remaking targets, summed like wall_s
         self.last_evaluation: dict[str, Any] | None = None  # set by stop callbacks, logged
         if resume:
             self._restore(state)
@@ -211,7 +211,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "counters": {"train_step": self.train_step, "env_steps": self.env_steps,
                          "episodes": self.episodes, "wall_s": self.wall_s,
-                         "recent_returns": list(self.recent_returns)},
+                         "recent_returns": list(self.recent_returns),
+                         "reanalyze_s": self.reanalyze_s},
             "rng": {"torch": torch.get_rng_state(), "search": self.generator.get_state(),
                     "numpy": _numpy_state(self.rng)},
         })
@@ -225,6 +226,7 @@ class Trainer:
         self.env_steps = counters["env_steps"]
         self.episodes = counters["episodes"]
         self.wall_s = counters["wall_s"]
+        self.reanalyze_s = counters.get("reanalyze_s", 0.0)  # absent before Reanalyze landed
         self.recent_returns.extend(counters["recent_returns"])
         torch.set_rng_state(state["rng"]["torch"])
         self.generator.set_state(state["rng"]["search"])

@@ -298,3 +298,6 @@ def test_reanalyze_on_feeds_fresh_targets_to_every_learner_step(monkeypatch, tmp
     assert sum(changed_rows) > 0
     row = read_metrics(tmp_path / "metrics.jsonl")[-1]
     assert row["reanalyze_s"] > 0 and np.isfinite(row["loss"])
+    # The Reanalyze time is a counter like wall_s: a resumed run goes on from it.
+    resumed = Trainer(None, tmp_path, resume=True, progress=False)
+    assert resumed.reanalyze_s == trainer.reanalyze_s > 0

@@ -80,9 +80,9 @@ class MuZeroConfig:
     # --- Reanalyze (App. H) ---------------------------------------------------------------
     reanalyze_fraction: float = 0.0  # share of samples given fresh search targets; paper: 0.8
     # Dirichlet noise at the re-searched roots, as in self-play. The paper does not say;
-    # EfficientZero adds it. Without it CartPole's fresh targets collapsed onto one action
-    # (measured, chapter 07): with Q = 0 for unvisited edges a noise-free search of a 2-action
-    # game gives nearly all visits to the action the prior already prefers.
+    # EfficientZero adds it. Measured without it (chapter 07): an untrained network's
+    # noise-free search gives every CartPole state the same visit counts, the policy head
+    # learns one action everywhere, and 3 of 3 seeds stayed at greedy return 9.5.
     reanalyze_noise: bool = True
 
     # validation -----------------------------------------------------------------------------

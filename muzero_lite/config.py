@@ -55,7 +55,12 @@ class MuZeroConfig:
 
     # --- self-play ----------------------------------------------------------------------
     num_envs: int = 16  # games stepped in lockstep, one batched network call per simulation
-    train_ratio: float = 0.5  # learner steps per environment step (keeps data and learning in step)
+    # Learner steps per environment step, paced after every self-play move (never caught up in
+    # bursts): each new position is then sampled train_ratio * batch_size times on average.
+    train_ratio: float = 0.5
+    # A running game hands its steps to the replay every chunk_moves moves (and when it ends),
+    # so long games are learned from while they are played (EfficientZero, LightZero: 200-400).
+    chunk_moves: int = 200
 
     # --- targets and replay (App. G, pseudocode make_target) ------------------------------
     num_unroll_steps: int = 5  # K; paper: 5
@@ -121,8 +126,9 @@ def _fail(name: str, value: Any, allowed: str) -> None:
 
 def _validate(c: MuZeroConfig) -> None:
     positive_ints = ("hidden_size", "latent_size", "channels", "num_blocks", "num_simulations",
-                     "max_moves", "num_envs", "td_steps", "replay_capacity", "training_steps",
-                     "batch_size", "lr_decay_steps", "checkpoint_interval", "greedy_after_moves")
+                     "max_moves", "num_envs", "chunk_moves", "td_steps", "replay_capacity",
+                     "training_steps", "batch_size", "lr_decay_steps", "checkpoint_interval",
+                     "greedy_after_moves")
     for name in positive_ints:
         v = getattr(c, name)
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:

@@ -14,7 +14,8 @@ with the *latest* network and remakes their targets:
             + [i+n < T] gamma^n s(i, i+n) v_fresh(o_{i+n})
 
   with ``s`` the two-player sign of ``replay.n_step_value`` (+1 when the same player is to
-  move, else -1; always +1 in one-player games), and 0 past the end of the game.
+  move, else -1; always +1 in one-player games), and 0 past the end of the game. The sum is
+  the replay's own ``batch_targets`` with the fresh values in place of ``nu``: one rule.
 
 The paper takes ``v`` from a *target network*, a copy with "recent parameters" θ⁻ that is
 refreshed now and then for stable targets. Here θ⁻ is the latest network itself, as if the
@@ -26,7 +27,8 @@ sampled more often than new data, so the value head overfits them otherwise);
 ``paper_reanalyze_config`` sets those three numbers on a config.
 
 Everything is batched: one ``initial_inference`` for all bootstrap observations, one
-``run_search`` for all re-searched positions.
+``run_search`` for all re-searched positions. The roots are masked with the legal moves the
+replay stored with each step.
 
     batch = buffer.sample(cfg.batch_size, cfg.num_unroll_steps, rng=rng)
     batch = reanalyze_batch(batch, buffer, network, cfg, fraction=0.8, td_steps=5,
@@ -38,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -46,13 +47,12 @@ import torch
 from muzero_lite.agent import run_search, search_config
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.networks import MuZeroNetwork
-from muzero_lite.replay import Batch, ReplayBuffer, Trajectory, _check_int, _check_rng
+from muzero_lite.replay import Batch, ReplayBuffer, _check_int, _check_rng, batch_targets
 
 __all__ = [
     "PAPER_REANALYZE_FRACTION",
     "PAPER_TD_STEPS",
     "PAPER_VALUE_LOSS_WEIGHT",
-    "LegalMaskFn",
     "choose_samples",
     "paper_reanalyze_config",
     "reanalyze_batch",
@@ -62,12 +62,6 @@ __all__ = [
 PAPER_REANALYZE_FRACTION = 0.8
 PAPER_TD_STEPS = 5
 PAPER_VALUE_LOSS_WEIGHT = 0.25
-
-LegalMaskFn = Callable[[np.ndarray], np.ndarray]
-"""``observations [N, ...] -> legal mask [N, A] bool``: the actions allowed at the root of a
-re-search. Trajectories store no legal masks, so a board game derives them from its
-observation; ``None`` allows every action (gym and Atari games, where all are legal)."""
-
 
 def paper_reanalyze_config(config: MuZeroConfig) -> MuZeroConfig:
     """``config`` with the paper's Reanalyze settings (Appendix H): fraction 0.8, n = 5, and
@@ -107,14 +101,14 @@ def reanalyze_batch(
     two_player: bool,
     *,
     noise: bool = False,
-    legal_mask_fn: LegalMaskFn | None = None,
 ) -> Batch:
     """A copy of ``batch`` (numpy, from ``buffer.sample``) with Reanalyze targets.
 
     * ``target_policies``: for ``choose_samples(B, fraction, rng)`` rows, every unrolled step
       ``k`` whose position ``t + k`` lies inside its game is re-searched (one batched
-      ``run_search`` with ``config``'s search settings) and gets the normalised visit counts.
-      Other rows, and steps past the end (zeros, ``policy_mask`` 0), are kept.
+      ``run_search`` with ``config``'s search settings, the root masked with the stored
+      legal moves) and gets the normalised visit counts. Other rows, and steps past the end
+      (zeros, ``policy_mask`` 0), are kept.
     * ``target_values``: for every row, the n-step return (``n = td_steps``,
       ``gamma = config.discount``) bootstrapped from ``network``'s value of the stored
       observation ``n`` steps later (module docstring); 0 past the end.
@@ -124,50 +118,36 @@ def reanalyze_batch(
     noise: mix Dirichlet noise into the root prior as self-play does. Off by default: noise is
         there to make self-play *explore*; a target should be the search's best estimate of
         the improved policy, which noise would blur. (``generator`` only feeds the noise.)
-    legal_mask_fn: the legal actions at each re-searched root (see ``LegalMaskFn``).
 
     The network runs in eval mode (BatchNorm uses its running statistics and does not update
     them from these batches) and is put back into the mode it was in.
     """
     _check_batch(batch)
-    _check_args(network, config, td_steps, generator, two_player, noise, legal_mask_fn, batch)
+    _check_args(network, config, td_steps, generator, two_player, noise, batch)
     fraction = _check_fraction(fraction)
     _check_rng(rng)
-    trajectories = _stored_games(batch, buffer)
-    positions = [int(p) for p in batch.indices[:, 1]]
+    steps = _stored_steps(batch, buffer)
     num_rows, num_steps = batch.target_values.shape  # B, K + 1
+    columns = buffer.columns()
 
     was_training = network.training
     network.eval()
     try:
-        values = _fresh_value_targets(
-            trajectories, positions, num_steps, td_steps, config.discount, network
-        )
-        rng_state = rng.bit_generator.state
+        values = _fresh_value_targets(buffer, steps, num_steps - 1, td_steps, config.discount,
+                                      network)
         chosen = choose_samples(num_rows, fraction, rng)
         # Every (row, k) of a chosen row whose position t + k is a real stored position.
-        targets = [
-            (row, k)
-            for row in chosen
-            for k in range(num_steps)
-            if positions[row] + k < len(trajectories[row])
-        ]
+        grid = columns.walk(steps[chosen], num_steps)  # [C, K+1] global steps, -1 past the end
+        rows, ks = np.nonzero(grid >= 0)
         policies = batch.target_policies.copy()
-        if targets:
-            observations = np.stack(
-                [trajectories[row].observations[positions[row] + k] for row, k in targets]
-            )
-            try:
-                legal = _legal_masks(legal_mask_fn, observations, batch.target_policies.shape[2])
-            except (TypeError, ValueError):
-                rng.bit_generator.state = rng_state  # a bad mask leaves the caller's rng as it was
-                raise
+        if len(rows):
+            searched = grid[rows, ks]
             settings = search_config(config, two_player, noise)
-            result = run_search(network, observations, legal, settings, generator)
+            result = run_search(network, buffer.observations(searched),
+                                buffer.legal_masks(searched), settings, generator)
             counts = result.visit_counts.cpu().to(torch.float64)
             fresh = (counts / counts.sum(dim=1, keepdim=True)).numpy()
-            rows, steps = (np.array(column) for column in zip(*targets, strict=True))
-            policies[rows, steps] = fresh
+            policies[chosen[rows], ks] = fresh
     finally:
         network.train(was_training)
     return dataclasses.replace(batch, target_values=values, target_policies=policies)
@@ -180,38 +160,24 @@ def reanalyze_batch(
 
 @torch.inference_mode()
 def _fresh_value_targets(
-    trajectories: list[Trajectory],
-    positions: list[int],
-    num_steps: int,
+    buffer: ReplayBuffer,
+    steps: np.ndarray,
+    num_unroll_steps: int,
     td_steps: int,
     discount: float,
     network: MuZeroNetwork,
 ) -> np.ndarray:
     """``[B, K+1]`` float32 value targets; one network call for all bootstrap positions."""
-    values = np.zeros((len(trajectories), num_steps), dtype=np.float64)
-    bootstraps: list[tuple[int, int, float]] = []  # (row, k, gamma^n * sign)
-    bootstrap_observations = []
-    for row, (trajectory, start) in enumerate(zip(trajectories, positions, strict=True)):
-        length, to_plays = len(trajectory), trajectory.to_plays
-        for k in range(num_steps):
-            i = start + k
-            if i >= length:
-                break  # absorbing state: value 0 (replay.make_targets)
-            end = min(i + td_steps, length)
-            signs = np.where(to_plays[i:end] == to_plays[i], 1.0, -1.0)
-            powers = discount ** np.arange(end - i, dtype=np.float64)
-            values[row, k] = np.sum(powers * signs * trajectory.rewards[i:end])
-            if i + td_steps < length:
-                sign = 1.0 if to_plays[i + td_steps] == to_plays[i] else -1.0
-                bootstraps.append((row, k, discount**td_steps * sign))
-                bootstrap_observations.append(trajectory.observations[i + td_steps])
-    if bootstraps:
-        device = next(network.parameters()).device
-        observations = torch.as_tensor(np.stack(bootstrap_observations), device=device)
-        fresh = network.initial_inference(observations).value.cpu().double().numpy()
-        for (row, k, scale), value in zip(bootstraps, fresh, strict=True):
-            values[row, k] += scale * value
-    return values.astype(np.float32)
+    device = next(network.parameters()).device
+
+    def fresh_values(bootstrap_steps: np.ndarray) -> np.ndarray:
+        observations = torch.as_tensor(buffer.observations(bootstrap_steps), device=device)
+        return network.initial_inference(observations).value.cpu().double().numpy()
+
+    # The random actions past the end are not used here: a private generator draws them.
+    targets = batch_targets(buffer.columns(), steps, num_unroll_steps, td_steps, discount,
+                            np.random.default_rng(0), bootstrap_values=fresh_values)
+    return targets.values
 
 
 # --------------------------------------------------------------------------------------
@@ -257,7 +223,6 @@ def _check_args(
     generator: object,
     two_player: object,
     noise: object,
-    legal_mask_fn: object,
     batch: Batch,
 ) -> None:
     if not isinstance(network, MuZeroNetwork):
@@ -278,45 +243,18 @@ def _check_args(
     for name, flag in (("two_player", two_player), ("noise", noise)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
-    if legal_mask_fn is not None and not callable(legal_mask_fn):
-        raise TypeError(
-            f"legal_mask_fn must be a callable or None, got {type(legal_mask_fn).__name__}"
-        )
 
 
-def _stored_games(batch: Batch, buffer: ReplayBuffer) -> list[Trajectory]:
-    """The trajectory of every row; a row whose game or position is gone is an error."""
+def _stored_steps(batch: Batch, buffer: ReplayBuffer) -> np.ndarray:
+    """The global step of every row; a row whose step was overwritten is an error."""
     if not isinstance(buffer, ReplayBuffer):
         raise TypeError(f"buffer must be a ReplayBuffer, got {type(buffer).__name__}")
-    trajectories = []
-    for row, (game_id, position) in enumerate(batch.indices.tolist()):
-        try:
-            trajectory = buffer.game(game_id)
-        except KeyError:
-            raise ValueError(
-                f"batch.indices row {row}: game {game_id} is not in the buffer (evicted since "
-                f"sampling?); reanalyse a batch right after sampling it"
-            ) from None
-        if not 0 <= position < len(trajectory):
-            raise ValueError(
-                f"batch.indices row {row}: position {position} is outside game {game_id} "
-                f"of length {len(trajectory)}"
-            )
-        trajectories.append(trajectory)
-    return trajectories
-
-
-def _legal_masks(
-    legal_mask_fn: LegalMaskFn | None, observations: np.ndarray, num_actions: int
-) -> np.ndarray:
-    if legal_mask_fn is None:
-        return np.ones((len(observations), num_actions), dtype=bool)
-    legal = np.asarray(legal_mask_fn(observations))
-    if legal.shape != (len(observations), num_actions) or legal.dtype != bool:
+    steps = batch.indices[:, 1].astype(np.int64)
+    gone = ~buffer.stored(steps)
+    if gone.any():
+        row = int(np.flatnonzero(gone)[0])
         raise ValueError(
-            f"legal_mask_fn must return a bool array [{len(observations)}, {num_actions}], "
-            f"got {legal.dtype} {legal.shape}"
-        )
-    if not legal.any(axis=1).all():
-        raise ValueError("legal_mask_fn must allow at least one action in every position")
-    return legal
+            f"batch.indices row {row}: step {steps[row]} of game {batch.indices[row, 0]} is not "
+            f"in the buffer (overwritten since sampling?); reanalyse a batch right after "
+            f"sampling it")
+    return steps

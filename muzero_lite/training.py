@@ -2,15 +2,25 @@
 
 One ``Trainer`` owns a run folder::
 
-    <out>/checkpoint.pt    network, optimizer, counters, config, RNG states (weights_only)
-    <out>/replay.npz       the replay buffer (no pickle)
-    <out>/metrics.jsonl    one JSON object per log line
-    <out>/curves.png       return and loss curves
+    <out>/checkpoint.pt      network, optimizer, counters, config, RNG states (weights_only);
+                             written last, so it names exactly the replay files it covers
+    <out>/replay/chunks-*.npz  the replay: each chunk of steps written once (no pickle)
+    <out>/metrics.jsonl      one JSON object per log line
+    <out>/curves.png         return and loss curves (drawn when a run stops)
 
 Self-play and learning are interleaved in one process at a fixed ratio: after every self-play
-move (``num_envs`` environment steps) the learner catches up to
-``train_ratio * env_steps`` training steps. The paper runs the two apart, on thousands of
-actors and a TPU learner; one ratio is the single-machine stand-in for their relative speeds.
+move (``num_envs`` environment steps) the learner takes ``train_ratio * num_envs`` steps
+(carrying fractions over), from the moment the replay holds a batch. The paper runs the two
+apart, on thousands of actors and a TPU learner; one ratio is the single-machine stand-in for
+their relative speeds. The clock (``max_wall_s``) is checked before every move and every
+learner step.
+
+A checkpoint costs the same however full the replay is: new chunks go to disk once, and the
+checkpoint records how many replay files it covers. ``resume=True`` reads those files back
+(any written after the checkpoint are removed, so a crash at any moment resumes from the last
+checkpoint exactly), ends the games that were still running as cut off, and gives every
+position its first priority ``|nu - z|`` again: learned priorities are not saved, since that
+would make each checkpoint as big as the buffer.
 """
 
 from __future__ import annotations
@@ -34,10 +44,29 @@ from muzero_lite.checkpoint import atomic_write, load_checkpoint, save_checkpoin
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.reanalyze import reanalyze_batch
-from muzero_lite.replay import ReplayBuffer
+from muzero_lite.replay import Chunk, ChunkStore, FrameStack, ReplayBuffer
 from muzero_lite.selfplay import SelfPlay
 
-__all__ = ["Trainer", "plot_curves", "read_metrics"]
+__all__ = ["Trainer", "plot_curves", "read_metrics", "replay_bytes"]
+
+_FLUSH_BYTES = 64 << 20  # new chunks wait in memory up to this size, then go to one file
+
+
+def replay_bytes(config: MuZeroConfig, frame_shape: tuple[int, ...], frame_dtype: np.dtype,
+                 num_actions: int) -> int:
+    """Bytes the replay takes once full: ``replay_capacity`` positions."""
+    per_position = ReplayBuffer.bytes_per_position(frame_shape, frame_dtype, num_actions)
+    return config.replay_capacity * per_position
+
+
+def _check_memory(needed: int, what: str) -> None:
+    import psutil
+
+    available = psutil.virtual_memory().available
+    if needed > available:
+        raise ValueError(f"{what} needs {needed:,} bytes ({needed / 2**30:.1f} GiB) but this "
+                         f"machine has {available:,} bytes ({available / 2**30:.1f} GiB) "
+                         "available; lower replay_capacity")
 
 
 class Trainer:
@@ -63,16 +92,10 @@ class Trainer:
         probe = games.make(config.game, seed=config.seed)
         self.game_info = {"name": config.game, "observation_shape": list(probe.observation_shape),
                           "num_actions": probe.num_actions, "num_players": probe.num_players}
-        # Replay stores no legal moves; Reanalyze reads them back off stored observations.
-        self._legal_masks = probe.legal_masks_from_observations
         probe.close()
         self.network = network_for(config, probe.observation_shape, probe.num_actions)
         self.network.to(self.device)
         self.optimizer = _optimizer(config, self.network)
-        self.replay = ReplayBuffer(capacity_positions=config.replay_capacity,
-                                   alpha=config.priority_alpha, beta=config.priority_beta,
-                                   td_steps=config.td_steps, discount=config.discount,
-                                   seed=config.seed)
         self.train_step = 0
         self.env_steps = 0
         self.episodes = 0
@@ -81,11 +104,31 @@ class Trainer:
         self._last_losses: dict[str, float] = {}
         self.reanalyze_s = 0.0  # learner time spent remaking targets, summed like wall_s
         self.last_evaluation: dict[str, Any] | None = None  # set by stop callbacks, logged
+        self._learn_credit = 0.0  # learner steps owed to the ratio, carried between moves
+        self._replay_files = 0  # replay files written (the next file's number)
+        self._first_key = 0  # the number of the next self-play game (chunk key)
         if resume:
             self._restore(state)
-        self.selfplay = SelfPlay(config, lambda seed: games.make(config.game, seed=seed),
-                                 self.network, self.generator,
-                                 seed=config.seed * 1_000_003 + self.episodes)
+        self.selfplay = SelfPlay(config, self.network, self.generator,
+                                 seed=config.seed * 1_000_003 + self.episodes,
+                                 first_key=self._first_key)
+        vector = self.selfplay.vector
+        frame = vector.frames()
+        _check_memory(replay_bytes(config, frame.shape[1:], frame.dtype, vector.num_actions),
+                      f"replay_capacity={config.replay_capacity:,}")
+        frame_stack = (None if vector.frame_history is None
+                       else FrameStack(vector.frame_history, vector.num_actions))
+        self.replay = ReplayBuffer(config.replay_capacity, alpha=config.priority_alpha,
+                                   beta=config.priority_beta, td_steps=config.td_steps,
+                                   discount=config.discount,
+                                   num_unroll_steps=config.num_unroll_steps, seed=config.seed,
+                                   frame_stack=frame_stack)
+        self.store = ChunkStore(self.out / "replay")
+        self._unsaved: list[Chunk] = []  # chunks in the replay, not yet on disk
+        self._unsaved_bytes = 0
+        self._file_ends: deque[tuple[int, int]] = deque()  # (file, global step after it)
+        if resume:
+            self._restore_replay()
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -106,15 +149,18 @@ class Trainer:
             signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
         bar = _progress_bar(cfg.training_steps, self.train_step, self.show_progress)
         last = {}
+
+        def out_of_time() -> bool:
+            self.wall_s = wall_at_start + time.perf_counter() - start
+            return max_wall_s is not None and self.wall_s - wall_at_start >= max_wall_s
+
         try:
-            while self.train_step < cfg.training_steps and not interrupted:
-                self.wall_s = wall_at_start + time.perf_counter() - start
-                if max_wall_s is not None and self.wall_s - wall_at_start >= max_wall_s:
-                    break
+            while self.train_step < cfg.training_steps and not interrupted and not out_of_time():
                 self._selfplay_step()
-                while (self._learner_behind() and not interrupted
-                       and self.train_step < cfg.training_steps):
+                while (self._learn_credit >= 1.0 and not interrupted
+                       and self.train_step < cfg.training_steps and not out_of_time()):
                     self._learn_step()
+                    self._learn_credit -= 1.0
                     bar.update(1)
                     if self.train_step % log_every == 0:
                         last = self._log(bar)
@@ -130,22 +176,26 @@ class Trainer:
             self.wall_s = wall_at_start + time.perf_counter() - start
             last = self._log(None)
             self.save()
+            plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
         if interrupted and interrupted[0]:
             print(f"interrupted: saved step {self.train_step} to {self.out}", flush=True)
         return last
 
     def _selfplay_step(self) -> None:
         progress = self.train_step / self.config.training_steps
-        for episode in self.selfplay.step(progress):
-            self.replay.add(episode.trajectory)
+        chunks, ended = self.selfplay.step(progress)
+        for chunk in chunks:
+            self.replay.add_chunk(chunk)
+            self._unsaved.append(chunk)
+            self._unsaved_bytes += chunk.observations.nbytes + chunk.policies.nbytes * 2
+        if self._unsaved_bytes >= _FLUSH_BYTES:
+            self._flush_replay()
+        for episode in ended:
             self.episodes += 1
             self.recent_returns.append(episode.episode_return)
         self.env_steps += self.config.num_envs
-
-    def _learner_behind(self) -> bool:
-        # Wait for one batch of positions before learning, then keep the ratio.
-        return (len(self.replay) >= self.config.batch_size
-                and self.train_step < self.config.train_ratio * self.env_steps)
+        if len(self.replay) >= self.config.batch_size and self.replay.can_sample:
+            self._learn_credit += self.config.train_ratio * self.config.num_envs
 
     def _learn_step(self) -> None:
         cfg = self.config
@@ -158,8 +208,7 @@ class Trainer:
                                     fraction=cfg.reanalyze_fraction, td_steps=cfg.td_steps,
                                     rng=self.rng, generator=self.generator,
                                     two_player=self.game_info["num_players"] == 2,
-                                    noise=cfg.reanalyze_noise,
-                                    legal_mask_fn=self._legal_masks)
+                                    noise=cfg.reanalyze_noise)
             self.reanalyze_s += time.perf_counter() - started
         self.network.train()
         losses = unrolled_loss(self.network, batch.to_torch(self.device),
@@ -184,6 +233,7 @@ class Trainer:
                 "episodes": self.episodes, "wall_s": round(self.wall_s, 2),
                 "mean_return": round(float(np.mean(returns)), 4) if returns else None,
                 "lr": _learning_rate(self.config, self.train_step),
+                "replay_positions": len(self.replay),
                 **{k: round(v, 5) for k, v in self._last_losses.items()},
                 **({"reanalyze_s": round(self.reanalyze_s, 2)}
                    if self.config.reanalyze_fraction > 0 else {}),
@@ -200,10 +250,20 @@ class Trainer:
 
     # --- checkpoints ---------------------------------------------------------------------------
 
+    def _flush_replay(self) -> None:
+        """Write the chunks not yet on disk as the next replay file."""
+        if not self._unsaved:
+            return
+        self.store.write(self._replay_files, self._unsaved)
+        self._file_ends.append((self._replay_files, self.replay.written))
+        self._replay_files += 1
+        self._unsaved, self._unsaved_bytes = [], 0
+
     def save(self) -> None:
-        """Checkpoint and replay, each written atomically (temporary file, then rename)."""
+        """New replay chunks, then the checkpoint (atomically, last), then old replay files
+        whose steps the ring has overwritten."""
         self.out.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.out / "replay.npz", self.replay.save)
+        self._flush_replay()
         save_checkpoint(self.out / "checkpoint.pt", {
             "config": self.config.to_dict(),
             "game": self.game_info,
@@ -212,11 +272,16 @@ class Trainer:
             "counters": {"train_step": self.train_step, "env_steps": self.env_steps,
                          "episodes": self.episodes, "wall_s": self.wall_s,
                          "recent_returns": list(self.recent_returns),
-                         "reanalyze_s": self.reanalyze_s},
+                         "reanalyze_s": self.reanalyze_s, "learn_credit": self._learn_credit,
+                         "replay_files": self._replay_files,
+                         "next_game_key": self.selfplay.next_key},
             "rng": {"torch": torch.get_rng_state(), "search": self.generator.get_state(),
                     "numpy": _numpy_state(self.rng)},
         })
-        plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
+        overwritten = []
+        while self._file_ends and self._file_ends[0][1] <= self.replay.oldest:
+            overwritten.append(self._file_ends.popleft()[0])
+        self.store.remove(overwritten)
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.network.load_state_dict(state["network"])
@@ -226,17 +291,38 @@ class Trainer:
         self.env_steps = counters["env_steps"]
         self.episodes = counters["episodes"]
         self.wall_s = counters["wall_s"]
-        self.reanalyze_s = counters.get("reanalyze_s", 0.0)  # absent before Reanalyze landed
+        self.reanalyze_s = counters.get("reanalyze_s", 0.0)
+        self._learn_credit = counters.get("learn_credit", 0.0)
+        self._replay_files = counters.get("replay_files", 0)
+        self._first_key = counters.get("next_game_key", 0)
         self.recent_returns.extend(counters["recent_returns"])
         torch.set_rng_state(state["rng"]["torch"])
         self.generator.set_state(state["rng"]["search"])
         self.rng.bit_generator.state = _numpy_state_back(state["rng"]["numpy"])
-        replay_path = self.out / "replay.npz"
-        if replay_path.exists():
-            self.replay = ReplayBuffer.load(replay_path)
+        _cut_metrics(self.out / "metrics.jsonl", self.train_step)
+
+    def _restore_replay(self) -> None:
+        """The replay files the checkpoint covers, read back in order (module docstring)."""
+        self.store.remove_leftovers(keep_below=self._replay_files)
+        numbers = self.store.numbers()
+        if self._replay_files and (not numbers or numbers[-1] != self._replay_files - 1):
+            raise ValueError(f"{self.store.path(self._replay_files - 1)} is missing: the "
+                             f"checkpoint covers {self._replay_files} replay files")
+        for number in numbers:
+            for chunk in self.store.read(number):
+                self.replay.add_chunk(chunk)
+            self._file_ends.append((number, self.replay.written))
+        self.replay.close_live_games()
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+def _cut_metrics(path: Path, train_step: int) -> None:
+    """Drop the metrics lines logged after the checkpoint a run resumes from."""
+    if path.exists():
+        kept = [json.dumps(row) for row in read_metrics(path) if row["train_step"] <= train_step]
+        atomic_write(path, lambda tmp: Path(tmp).write_text("".join(k + "\n" for k in kept)))
+
 
 def _optimizer(config: MuZeroConfig, network: torch.nn.Module) -> torch.optim.Optimizer:
     # SGD's weight_decay=c adds c*theta to the gradient: the paper's L2 term (App. G).

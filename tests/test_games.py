@@ -531,37 +531,3 @@ def test_gym_discrete_start_is_shifted_to_zero() -> None:
         assert game.step(0) == -1.0  # our action 0 is the env's action -1
     finally:
         gym.registry.pop("MuZeroLiteShiftedActions-v0")
-
-
-@pytest.mark.parametrize("name", ["tictactoe", "connect4"])
-def test_board_legal_masks_read_back_from_observations(name) -> None:
-    # Reanalyze re-searches stored observations; their legal moves must match the rules'.
-    rng = np.random.default_rng(0)
-    game = games.make(name)
-    observations, masks = [], []
-    for _ in range(50):
-        game.reset()
-        while not game.terminal():
-            observations.append(game.observation())
-            masks.append(game.legal_mask())
-            game.step(int(rng.choice(game.legal_actions())))
-    got = game.legal_masks_from_observations(np.stack(observations))
-    assert got.dtype == bool
-    np.testing.assert_array_equal(got, np.stack(masks))
-
-
-def test_board_legal_masks_by_hand_and_bad_shape() -> None:
-    game = games.TicTacToe.from_moves([4, 0])  # X centre, O corner; X to move
-    mask = game.legal_masks_from_observations(game.observation()[None])
-    assert mask.tolist() == [[False, True, True, True, False, True, True, True, True]]
-    full_column = games.ConnectFour.from_moves([3, 3, 3, 3, 3, 3])
-    assert full_column.legal_masks_from_observations(
-        full_column.observation()[None]).tolist() == [[True, True, True, False, True, True, True]]
-    with pytest.raises(ValueError, match=r"observations must be \[N, 3, 3, 3\]"):
-        game.legal_masks_from_observations(np.zeros((2, 3, 6, 7)))
-
-
-def test_one_player_games_allow_every_action_in_stored_observations() -> None:
-    game = games.make("cartpole")
-    assert game.legal_masks_from_observations(np.zeros((3, 4), np.float32)).tolist() == [
-        [True, True]] * 3

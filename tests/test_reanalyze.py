@@ -54,9 +54,9 @@ def two_player_game() -> Trajectory:
 
 @pytest.fixture
 def buffer() -> ReplayBuffer:
-    replay = ReplayBuffer(capacity_games=10, td_steps=2, discount=0.5, seed=0)
-    assert replay.add(one_player_game()) == 0
-    assert replay.add(two_player_game()) == 1
+    replay = ReplayBuffer(100, td_steps=2, discount=0.5, num_unroll_steps=3, seed=0)
+    assert replay.add(one_player_game()) == 0  # global steps 0..3
+    assert replay.add(two_player_game()) == 1  # global steps 4..6
     return replay
 
 
@@ -84,7 +84,7 @@ def batch_for(buffer: ReplayBuffer, rows: list[tuple[int, int]], unroll: int) ->
         target_policies=np.stack([t.policies for t in targets]),
         policy_mask=np.stack([t.policy_mask for t in targets]),
         weights=np.ones(len(rows), dtype=np.float32),
-        indices=np.array(rows, dtype=np.int64),
+        indices=np.array([(g, buffer.game_steps(g)[p]) for g, p in rows], dtype=np.int64),
     )
 
 
@@ -233,34 +233,17 @@ def test_choose_samples_count(batch_size, fraction, count):
     assert list(chosen) == sorted(chosen) and all(0 <= c < batch_size for c in chosen)
 
 
-def test_legal_mask_fn_restricts_the_root(buffer, network):
-    batch = batch_for(buffer, [(0, 2)], unroll=2)
-
-    def only_action_one(observations):
-        mask = np.zeros((len(observations), NUM_ACTIONS), dtype=bool)
-        mask[:, 1] = True
-        return mask
-
-    out = reanalyze(batch, buffer, network, fraction=1.0, legal_mask_fn=only_action_one)
-    # Positions 2 and 3 are real: all 7 visits go to the one legal action.
+def test_the_stored_legal_moves_restrict_the_root(buffer, network):
+    only_one = Trajectory.from_arrays(
+        observations=np.ones((3, 3), dtype=np.float32), actions=[1, 1, 1],
+        rewards=[0.0, 0.0, 0.0], root_values=[0.0] * 3, policies=np.array([[0.0, 1.0, 0.0]] * 3),
+        legal_masks=np.array([[False, True, False]] * 3))
+    game_id = buffer.add(only_one)
+    batch = batch_for(buffer, [(game_id, 1)], unroll=2)
+    out = reanalyze(batch, buffer, network, fraction=1.0)
+    # Positions 1 and 2 are real: all 7 visits go to the one legal action.
     np.testing.assert_allclose(out.target_policies[0, :2], [[0, 1, 0], [0, 1, 0]])
     np.testing.assert_array_equal(out.target_policies[0, 2], 0.0)
-
-
-@pytest.mark.parametrize(
-    "bad_mask",
-    [lambda obs: np.ones((len(obs), 2), dtype=bool),  # wrong width
-     lambda obs: np.ones((len(obs), NUM_ACTIONS), dtype=int),  # not bool
-     lambda obs: np.zeros((len(obs), NUM_ACTIONS), dtype=bool)],  # nothing legal
-)
-def test_bad_legal_mask_raises_and_leaves_rng_alone(buffer, network, bad_mask):
-    batch = batch_for(buffer, [(0, 0), (1, 0)], unroll=1)
-    rng = np.random.default_rng(7)
-    before = rng.bit_generator.state
-    with pytest.raises(ValueError, match="legal_mask_fn"):
-        reanalyze_batch(batch, buffer, network, config(), 1.0, 2, rng, None, False,
-                        legal_mask_fn=bad_mask)
-    assert rng.bit_generator.state == before
 
 
 def test_network_runs_in_eval_mode_and_its_mode_is_restored(buffer, network):
@@ -309,15 +292,13 @@ def _bad_calls(buffer, network):
                 td_steps=2, rng=np.random.default_rng(0), generator=None, two_player=False)
     ragged = dataclasses.replace(batch, indices=np.zeros((3, 2), dtype=np.int64))
     flat = dataclasses.replace(batch, target_values=np.zeros(2, dtype=np.float32))
-    outside = dataclasses.replace(batch, indices=np.array([[0, 4], [1, 0]], dtype=np.int64))
-    missing = dataclasses.replace(batch, indices=np.array([[0, 0], [5, 0]], dtype=np.int64))
+    outside = dataclasses.replace(batch, indices=np.array([[0, 40], [1, 4]], dtype=np.int64))
     return args, [
         ({"batch": "batch"}, TypeError, "batch"),
         ({"batch": batch.to_torch()}, TypeError, "batch.observations"),
         ({"batch": ragged}, ValueError, "batch"),
         ({"batch": flat}, ValueError, "batch"),
-        ({"batch": outside}, ValueError, "position 4 is outside game 0"),
-        ({"batch": missing}, ValueError, "game 5 is not in the buffer"),
+        ({"batch": outside}, ValueError, "step 40 of game 0 is not in the buffer"),
         ({"buffer": [one_player_game()]}, TypeError, "buffer"),
         ({"network": "net"}, TypeError, "network"),
         ({"network": MLPNetwork((3,), 4)}, ValueError, "network must have the batch's 3"),
@@ -332,7 +313,6 @@ def _bad_calls(buffer, network):
         ({"generator": 0}, TypeError, "generator"),
         ({"two_player": 1}, TypeError, "two_player"),
         ({"noise": "yes"}, TypeError, "noise"),
-        ({"legal_mask_fn": 3}, TypeError, "legal_mask_fn"),
     ]
 
 

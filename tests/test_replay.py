@@ -11,7 +11,10 @@ import torch
 
 from muzero_lite.replay import (
     Batch,
+    Chunk,
+    ChunkStore,
     ReplayBuffer,
+    SumTree,
     Targets,
     Trajectory,
     make_targets,
@@ -326,17 +329,22 @@ def test_initial_priorities_are_the_distance_between_search_value_and_target():
         np.zeros((2, 1)), [0, 0], rewards=[1.0, 0.0], root_values=[0.5, 2.0],
         policies=[UNIFORM, UNIFORM],
     )  # fmt: skip
-    buffer = ReplayBuffer(capacity_games=10, td_steps=1, discount=0.5, priority_eps=1e-3)
+    buffer = ReplayBuffer(10, td_steps=1, discount=0.5, priority_eps=1e-3)
     game_id = buffer.add(game)
     # n = 1, gamma = 0.5:  z_0 = u_1 + 0.5 nu_1 = 1 + 1 = 2  ->  |nu_0 - z_0| = |0.5 - 2| = 1.5
     #                      z_1 = u_2 = 0 (no bootstrap)     ->  |nu_1 - z_1| = |2 - 0|   = 2.0
     np.testing.assert_allclose(buffer.priorities(game_id), [1.5 + 1e-3, 2.0 + 1e-3])
+    np.testing.assert_allclose(buffer.initial_priorities(game), [1.5, 2.0])
     assert game_id == 0 and len(buffer) == 2 and buffer.num_games == 1
-    assert buffer.game(game_id) is game and buffer.game_ids == [0]
+    assert buffer.game_ids == [0]
+    stored = buffer.game(game_id)
+    for name in ("observations", "actions", "rewards", "root_values", "policies", "to_plays",
+                 "legal_masks"):
+        np.testing.assert_array_equal(getattr(stored, name), getattr(game, name))
 
 
 def test_add_accepts_given_priorities_and_checks_them():
-    buffer = ReplayBuffer(capacity_positions=100, priority_eps=0.5)
+    buffer = ReplayBuffer(100, priority_eps=0.5)
     game_id = buffer.add(game_of_length(2), priorities=torch.tensor([1.0, 0.0]))
     np.testing.assert_allclose(buffer.priorities(game_id), [1.5, 0.5])  # + eps 0.5
     with pytest.raises(ValueError, match=r"priorities must have shape \(2,\)"):
@@ -354,53 +362,52 @@ def test_add_accepts_given_priorities_and_checks_them():
     other_actions = Trajectory.from_arrays(np.zeros((1, 2)), [0], [0.0], [0.0], [[0.5, 0.5]])
     with pytest.raises(ValueError, match="action_space_size must match"):
         buffer.add(other_actions)
+    with pytest.raises(ValueError, match="does not fit a buffer of 100"):
+        buffer.add(game_of_length(101))
     assert len(buffer) == 2 and buffer.num_games == 1  # none of the bad adds left a trace
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({}, ValueError, "capacity_positions or capacity_games"),
-        ({"capacity_games": 0}, ValueError, "capacity_games must be >= 1"),
+        ({"capacity_positions": 0}, ValueError, "capacity_positions must be >= 1"),
         ({"capacity_positions": 2.5}, TypeError, "capacity_positions must be an int"),
-        ({"capacity_games": 1, "alpha": -1.0}, ValueError, "alpha must be in"),
-        ({"capacity_games": 1, "beta": "1"}, TypeError, "beta must be a float"),
-        ({"capacity_games": 1, "discount": 2.0}, ValueError, "discount must be in"),
-        ({"capacity_games": 1, "priority_eps": 0.0}, ValueError, "priority_eps must be > 0"),
+        ({"alpha": -1.0}, ValueError, "alpha must be in"),
+        ({"beta": "1"}, TypeError, "beta must be a float"),
+        ({"discount": 2.0}, ValueError, "discount must be in"),
+        ({"priority_eps": 0.0}, ValueError, "priority_eps must be > 0"),
+        ({"num_unroll_steps": -1}, ValueError, "num_unroll_steps must be >= 0"),
+        ({"frame_stack": (4, 18)}, TypeError, "frame_stack must be a FrameStack"),
     ],
 )
 def test_replay_buffer_rejects_bad_settings(kwargs, error, message):
     with pytest.raises(error, match=message):
-        ReplayBuffer(**kwargs)
+        ReplayBuffer(**({"capacity_positions": 10} | kwargs))
 
 
-def test_capacity_in_games_drops_the_oldest_games():
-    buffer = ReplayBuffer(capacity_games=2)
-    ids = [buffer.add(game_of_length(length)) for length in (1, 2, 3)]
-    assert ids == [0, 1, 2]
-    assert buffer.game_ids == [1, 2] and buffer.num_games == 2
-    assert len(buffer) == 2 + 3
+def test_the_ring_overwrites_the_oldest_steps():
+    buffer = ReplayBuffer(5)
+    buffer.add(game_of_length(3))  # steps 0-2
+    buffer.add(game_of_length(2))  # steps 3-4: 5 positions, still fits
+    assert buffer.game_ids == [0, 1] and len(buffer) == 5 and buffer.oldest == 0
+    buffer.add(game_of_length(3))  # steps 5-7 overwrite 0-2: game 0 is gone
+    assert buffer.game_ids == [1, 2] and len(buffer) == 5 and buffer.oldest == 3
     with pytest.raises(KeyError, match="game_id 0"):
         buffer.game(0)
-
-
-def test_capacity_in_positions_drops_whole_old_games_but_keeps_the_newest():
-    buffer = ReplayBuffer(capacity_positions=5)
-    buffer.add(game_of_length(3))
-    buffer.add(game_of_length(2))  # 3 + 2 = 5 positions: still fits
-    assert buffer.game_ids == [0, 1] and len(buffer) == 5
-    buffer.add(game_of_length(3))  # 8 > 5: drop game 0 -> 2 + 3 = 5
-    assert buffer.game_ids == [1, 2] and len(buffer) == 5
-    buffer.add(game_of_length(7))  # alone longer than the capacity: kept, the rest dropped
-    assert buffer.game_ids == [3] and len(buffer) == 7
+    buffer.add(game_of_length(4))  # steps 8-11 overwrite 3-6: game 2 keeps only step 7
+    assert buffer.game_ids == [3] and len(buffer) == 5 and buffer.oldest == 7
+    # A game's last steps stay sampleable after its first ones were overwritten.
+    assert buffer.num_sampleable == 5
+    batch = buffer.sample(50, 2, rng=np.random.default_rng(0))
+    assert set(batch.indices[:, 1].tolist()) <= set(range(7, 12))
 
 
 # ---------------------------------------------------------------------- ReplayBuffer: sample
 
 
 def buffer_with_priorities(alpha: float, beta: float) -> ReplayBuffer:
-    """Two games: positions (0, 0), (0, 1), (1, 0) with priorities 1, 3, 4 (eps 1e-9)."""
-    buffer = ReplayBuffer(capacity_games=10, alpha=alpha, beta=beta, priority_eps=1e-9)
+    """Two games: (game, step) (0, 0), (0, 1), (1, 2) with priorities 1, 3, 4 (eps 1e-9)."""
+    buffer = ReplayBuffer(10, alpha=alpha, beta=beta, priority_eps=1e-9)
     buffer.add(game_of_length(2), priorities=[1.0, 3.0])
     buffer.add(game_of_length(1), priorities=[4.0])
     return buffer
@@ -427,23 +434,22 @@ def test_sample_frequencies_and_importance_weights_on_a_tiny_buffer():
     buffer = buffer_with_priorities(alpha=1.0, beta=1.0)
     batch = buffer.sample(20_000, num_unroll_steps=0, rng=np.random.default_rng(0))
     keys = [tuple(row) for row in batch.indices.tolist()]
-    frequencies = np.array([keys.count(k) for k in [(0, 0), (0, 1), (1, 0)]]) / len(keys)
+    frequencies = np.array([keys.count(k) for k in [(0, 0), (0, 1), (1, 2)]]) / len(keys)
     # P = [0.125, 0.375, 0.5]; std of a frequency <= sqrt(0.25 / 20000) = 0.0035
     np.testing.assert_allclose(frequencies, [0.125, 0.375, 0.5], atol=0.015)
     # w = 1 / (N P) with N = 3: [1/0.375, 1/1.125, 1/1.5] = [8/3, 8/9, 2/3];
     # divided by the batch max 8/3 (every position was drawn): [1, 1/3, 1/4]
-    expected = {(0, 0): 1.0, (0, 1): 1 / 3, (1, 0): 1 / 4}
+    expected = {(0, 0): 1.0, (0, 1): 1 / 3, (1, 2): 1 / 4}
     np.testing.assert_allclose(batch.weights, [expected[k] for k in keys], rtol=1e-6)
 
 
 def test_importance_weights_with_beta_a_half_and_the_batch_max():
     buffer = buffer_with_priorities(alpha=1.0, beta=0.5)
     batch = buffer.sample(200, num_unroll_steps=0, rng=np.random.default_rng(1))
-    # sampled rows only ever reach (1, 0) and (0, 1) with P 0.5 and 0.375 unless (0, 0) is
-    # drawn; with 200 draws (0, 0) appears (P(never) = 0.875^200 ~ 3e-12), so the max is
-    # w(0,0) = (1/(3 * 0.125))^0.5 and w(1,0) / w(0,0) = sqrt(0.125 / 0.5) = 0.5
+    # (0, 0) is drawn (P(never) = 0.875^200 ~ 3e-12), so the max is w(0, 0) and
+    # w(1, 2) / w(0, 0) = sqrt(0.125 / 0.5) = 0.5
     keys = [tuple(row) for row in batch.indices.tolist()]
-    expected = {(0, 0): 1.0, (0, 1): np.sqrt(0.125 / 0.375), (1, 0): 0.5}
+    expected = {(0, 0): 1.0, (0, 1): np.sqrt(0.125 / 0.375), (1, 2): 0.5}
     np.testing.assert_allclose(batch.weights, [expected[k] for k in keys], rtol=1e-6)
 
 
@@ -453,7 +459,7 @@ def test_uniform_sampling_has_unit_weights():
 
 
 def test_sampled_batch_holds_the_targets_of_the_sampled_positions():
-    buffer = ReplayBuffer(capacity_games=5, td_steps=2, discount=0.5, seed=3)
+    buffer = ReplayBuffer(5, td_steps=2, discount=0.5, seed=3)
     buffer.add(one_player_game())
     batch = buffer.sample(8, num_unroll_steps=3)  # uses the buffer's td_steps, discount, rng
     assert isinstance(batch, Batch) and batch.batch_size == 8 and batch.num_unroll_steps == 3
@@ -464,11 +470,11 @@ def test_sampled_batch_holds_the_targets_of_the_sampled_positions():
     assert batch.weights.shape == (8,) and batch.weights.dtype == np.float32
     assert batch.indices.shape == (8, 2) and batch.indices.dtype == np.int64
     game = buffer.game(0)
-    for row, (_, position) in enumerate(batch.indices):
+    for row, (_, position) in enumerate(batch.indices):  # one game: step = position
         expected = make_targets(game, int(position), 3, 2, 0.5, A, np.random.default_rng(0))
         assert batch.observations[row, 0, 0] == position  # frame t is filled with t
-        np.testing.assert_allclose(batch.target_values[row], expected.values)
-        np.testing.assert_allclose(batch.target_rewards[row], expected.rewards)
+        np.testing.assert_array_equal(batch.target_values[row], expected.values)
+        np.testing.assert_array_equal(batch.target_rewards[row], expected.rewards)
         np.testing.assert_array_equal(batch.target_policies[row], expected.policies)
         np.testing.assert_array_equal(batch.policy_mask[row], expected.policy_mask)
         real = int(expected.policy_mask[:3].sum())  # actions inside the game are real
@@ -479,7 +485,7 @@ def test_sampled_batch_holds_the_targets_of_the_sampled_positions():
 
 
 def test_batch_to_torch_converts_every_field_and_keeps_uint8_frames():
-    buffer = ReplayBuffer(capacity_games=5, td_steps=2, discount=0.5)
+    buffer = ReplayBuffer(5, td_steps=2, discount=0.5)
     buffer.add(one_player_game())
     batch = buffer.sample(4, 2, rng=np.random.default_rng(0)).to_torch("cpu")
     assert batch.observations.dtype == torch.uint8
@@ -507,7 +513,7 @@ def test_sample_rejects_bad_arguments(kwargs, error, message):
 
 
 def test_an_empty_buffer_cannot_be_sampled():
-    buffer = ReplayBuffer(capacity_games=1)
+    buffer = ReplayBuffer(1)
     with pytest.raises(ValueError, match="empty"):
         buffer.sample(1, 1)
     with pytest.raises(ValueError, match="empty"):
@@ -519,7 +525,7 @@ def test_an_empty_buffer_cannot_be_sampled():
 
 def test_update_priorities_changes_the_sampling_distribution():
     buffer = buffer_with_priorities(alpha=1.0, beta=1.0)
-    buffer.update_priorities(np.array([[0, 1], [1, 0]]), np.array([0.0, 1.0]))
+    buffer.update_priorities(np.array([[0, 1], [1, 2]]), np.array([0.0, 1.0]))
     # priorities now [1, 0 + 1e-9, 1]: P ~ [0.5, 5e-10, 0.5]
     np.testing.assert_allclose(buffer.sampling_probabilities(), [0.5, 0.0, 0.5], atol=1e-8)
     # tensors straight from the loss are accepted too
@@ -527,76 +533,100 @@ def test_update_priorities_changes_the_sampling_distribution():
     np.testing.assert_allclose(buffer.sampling_probabilities(), [0.75, 0.0, 0.25], atol=1e-8)
 
 
-def test_update_priorities_skips_evicted_games_and_rejects_bad_rows_without_writing():
-    buffer = ReplayBuffer(capacity_games=1, priority_eps=1e-9)
-    buffer.add(game_of_length(2))
-    buffer.add(game_of_length(2), priorities=[1.0, 1.0])  # evicts game 0
-    buffer.update_priorities(np.array([[0, 1], [1, 0]]), [5.0, 2.0])  # game 0 row: skipped
+def test_update_priorities_skips_overwritten_steps_and_rejects_bad_rows_without_writing():
+    buffer = ReplayBuffer(2, priority_eps=1e-9)
+    buffer.add(game_of_length(2))  # steps 0, 1
+    buffer.add(game_of_length(2), priorities=[1.0, 1.0])  # steps 2, 3 overwrite game 0
+    buffer.update_priorities(np.array([[0, 1], [1, 2]]), [5.0, 2.0])  # game 0 row: skipped
     np.testing.assert_allclose(buffer.priorities(1), [2.0, 1.0])
-    with pytest.raises(ValueError, match="position 2 is outside game 1"):
-        buffer.update_priorities(np.array([[1, 1], [1, 2]]), [9.0, 9.0])
+    with pytest.raises(ValueError, match="step 4 was never stored"):
+        buffer.update_priorities(np.array([[1, 3], [1, 4]]), [9.0, 9.0])
     np.testing.assert_allclose(buffer.priorities(1), [2.0, 1.0])  # row 0 was not written
     with pytest.raises(ValueError, match="finite and >= 0"):
-        buffer.update_priorities(np.array([[1, 0]]), [np.nan])
+        buffer.update_priorities(np.array([[1, 2]]), [np.nan])
     with pytest.raises(ValueError, match=r"new_priorities must have shape \(1,\)"):
-        buffer.update_priorities(np.array([[1, 0]]), [1.0, 2.0])
+        buffer.update_priorities(np.array([[1, 2]]), [1.0, 2.0])
     with pytest.raises(ValueError, match=r"indices must be an int array \[B, 2\]"):
         buffer.update_priorities(np.array([1, 0]), [1.0])
     with pytest.raises(ValueError, match=r"indices must be an int array \[B, 2\]"):
         buffer.update_priorities(np.array([[1.0, 0.0]]), [1.0])
 
 
-# ----------------------------------------------------------------------------- save / load
+# ----------------------------------------------------------------------------- the sum tree
 
 
-def test_save_load_round_trip(tmp_path):
+def test_sum_tree_sums_and_samples_in_proportion():
+    tree = SumTree(5)  # 8 leaves, 3 levels
+    tree.set(np.array([0, 2, 4]), np.array([1.0, 3.0, 4.0]))
+    assert tree.total == 8.0 and tree.nodes[1] == 8.0
+    tree.set(np.array([2, 2]), np.array([9.0, 2.0]))  # a repeated index keeps its last weight
+    assert tree.total == 7.0
+    draws = tree.sample(np.random.default_rng(0), 70_000)
+    frequencies = np.bincount(draws, minlength=5) / len(draws)
+    # weights 1, 0, 2, 0, 4 of 7; std of a frequency <= sqrt(0.25 / 70000) = 0.002
+    np.testing.assert_allclose(frequencies, np.array([1, 0, 2, 0, 4]) / 7, atol=0.01)
+    assert not np.isin(draws, [1, 3]).any()  # a zero weight is never drawn
+
+
+def test_sum_tree_never_lands_on_an_empty_leaf_at_a_boundary():
+    tree = SumTree(4)
+    tree.set(np.arange(4), np.array([0.1, 0.0, 0.2, 0.0]))
+
+    class Edge:  # a draw of exactly the total (or just under) after rounding
+        def random(self, count):
+            return np.full(count, 1.0 - 1e-17)
+
+    assert tree.sample(Edge(), 3).tolist() == [2, 2, 2]
+
+
+# ----------------------------------------------------------------------- chunks on disk
+
+
+def test_chunk_store_round_trip_rebuilds_the_same_buffer(tmp_path):
     cut_off = Trajectory.from_arrays(
         np.ones((2, 3, 3), dtype=np.float32), [1, 2], [0.5, 0.25], [1.0, 2.0],
         [UNIFORM, [0.0, 1.0, 0.0]], to_plays=[0, 0], done=False,
     )  # fmt: skip
-    buffer = ReplayBuffer(capacity_games=5, alpha=0.6, beta=0.4, td_steps=3, discount=0.9)
-    buffer.add(board_game([0, 0, 1], [0, 1, 0], root_values=[0.1, -0.2, 0.3]))  # done
-    buffer.add(cut_off)
-    buffer.update_priorities(np.array([[1, 1]]), [0.7])
+    won = board_game([0, 0, 1], [0, 1, 0], root_values=[0.1, -0.2, 0.3])
+    chunks = [Chunk.from_trajectory(0, won), Chunk.from_trajectory(1, cut_off)]
+    store = ChunkStore(tmp_path / "replay")
+    store.write(0, chunks)
+    store.write(1, chunks[:1])
+    assert store.numbers() == [0, 1]
+    assert not [p for p in (tmp_path / "replay").iterdir() if p.name.endswith(".tmp")]
 
-    path = tmp_path / "replay"  # no suffix: the file must land at exactly this path
-    buffer.save(path)
-    assert path.exists() and not (tmp_path / "replay.npz").exists()
-    loaded = ReplayBuffer.load(path)
+    def rebuild(numbers):
+        buffer = ReplayBuffer(10, alpha=0.6, beta=0.4, td_steps=3, discount=0.9)
+        for number in numbers:
+            for chunk in store.read(number):
+                buffer.add_chunk(chunk)
+        return buffer
 
-    assert loaded.game_ids == [0, 1] and len(loaded) == 5 and loaded.num_games == 2
-    for attribute in ("capacity_positions", "capacity_games", "alpha", "beta", "td_steps",
-                      "discount", "priority_eps"):  # fmt: skip
-        assert getattr(loaded, attribute) == getattr(buffer, attribute), attribute
-    for game_id in (0, 1):
-        original, copy = buffer.game(game_id), loaded.game(game_id)
-        assert copy.done == original.done and copy.finished
-        for name in ("observations", "actions", "rewards", "root_values", "policies", "to_plays"):
-            np.testing.assert_array_equal(getattr(copy, name), getattr(original, name))
-            assert getattr(copy, name).dtype == getattr(original, name).dtype
-        np.testing.assert_array_equal(loaded.priorities(game_id), buffer.priorities(game_id))
+    original, loaded = rebuild([]), rebuild([0, 1])
+    for chunk in chunks + chunks[:1]:
+        original.add_chunk(chunk)
+    assert loaded.game_ids == original.game_ids == [0, 1, 2]
+    for game_id in loaded.game_ids:
+        copy, source = loaded.game(game_id), original.game(game_id)
+        assert copy.done == source.done
+        for name in ("observations", "actions", "rewards", "root_values", "policies",
+                     "to_plays", "legal_masks"):
+            np.testing.assert_array_equal(getattr(copy, name), getattr(source, name))
+            assert getattr(copy, name).dtype == getattr(source, name).dtype
     assert not loaded.game(1).done
-    # same seed, same batch
-    first = buffer.sample(6, 2, rng=np.random.default_rng(5))
+    first = original.sample(6, 2, rng=np.random.default_rng(5))
     second = loaded.sample(6, 2, rng=np.random.default_rng(5))
     for name in ("indices", "actions", "target_values", "target_policies", "weights"):
         np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
-    # ids continue where they stopped: an old id never names a new game
-    assert loaded.add(cut_off) == 2
-
-
-def test_save_load_of_an_empty_buffer_and_uint8_frames(tmp_path):
-    empty = ReplayBuffer(capacity_positions=10)
-    empty.save(tmp_path / "empty.npz")
-    loaded = ReplayBuffer.load(tmp_path / "empty.npz")
-    assert len(loaded) == 0 and loaded.capacity_positions == 10 and loaded.capacity_games is None
-
-    frames = ReplayBuffer(capacity_games=3)
-    frames.add(one_player_game())
-    frames.save(tmp_path / "frames.npz")
-    copy = ReplayBuffer.load(tmp_path / "frames.npz").game(0)
-    assert copy.observations.dtype == np.uint8
-    np.testing.assert_array_equal(copy.observations, one_player_game().observations)
     # nothing in the file needs pickle
-    with np.load(tmp_path / "frames.npz", allow_pickle=False) as data:
+    with np.load(store.path(0), allow_pickle=False) as data:
         assert all(data[name].dtype != object for name in data.files)
+    assert store.remove_leftovers(keep_below=1) == [1] and store.numbers() == [0]
+
+
+def test_a_damaged_chunk_file_is_named(tmp_path):
+    store = ChunkStore(tmp_path)
+    store.write(0, [Chunk.from_trajectory(0, one_player_game())])
+    store.path(0).write_bytes(store.path(0).read_bytes()[:100])  # torn
+    with pytest.raises(ValueError, match="chunks-000000000.npz is not a readable replay file"):
+        store.read(0)

@@ -16,7 +16,7 @@ from muzero_lite.agent import load_agent
 from muzero_lite.checkpoint import load_checkpoint, save_checkpoint
 from muzero_lite.config import preset
 from muzero_lite.evaluate import evaluate_agent, format_report
-from muzero_lite.replay import ReplayBuffer
+from muzero_lite.replay import ChunkStore
 from muzero_lite.selfplay import temperature
 from muzero_lite.training import Trainer, plot_curves, read_metrics
 
@@ -37,8 +37,9 @@ def tiny_run(tmp_path_factory):
 
 def test_a_run_writes_its_folder(tiny_run):
     out, trainer, last = tiny_run
-    for name in ("checkpoint.pt", "replay.npz", "metrics.jsonl", "curves.png"):
+    for name in ("checkpoint.pt", "metrics.jsonl", "curves.png"):
         assert (out / name).stat().st_size > 0, name
+    assert ChunkStore(out / "replay").numbers()  # the replay, in chunk files
     assert last["train_step"] == 30 == trainer.train_step
     rows = read_metrics(out / "metrics.jsonl")
     assert [r["train_step"] for r in rows][:3] == [10, 20, 30]
@@ -110,7 +111,8 @@ def test_ctrl_c_saves_and_the_resumed_run_continues(tmp_path):
     assert proc.returncode == 0, stderr
     assert "interrupted: saved step" in stdout
     saved = load_checkpoint(out / "checkpoint.pt")["counters"]
-    saved_positions = len(ReplayBuffer.load(out / "replay.npz"))
+    store = ChunkStore(out / "replay")
+    saved_positions = sum(len(c) for n in store.numbers() for c in store.read(n))
     assert saved["train_step"] > 0
     assert saved["train_step"] == read_metrics(out / "metrics.jsonl")[-1]["train_step"]
 
@@ -292,7 +294,7 @@ def test_reanalyze_on_feeds_fresh_targets_to_every_learner_step(monkeypatch, tmp
         changed = (call["out"].target_policies[:, 0] != call["in"].target_policies[:, 0]).any(1)
         assert changed.sum() <= 8
         changed_rows.append(int(changed.sum()))
-        # Legal moves come back from the observations: no fresh target visits an occupied cell.
+        # The stored legal moves mask the re-search: no fresh target visits an occupied cell.
         stones = call["in"].observations[:, 0] + call["in"].observations[:, 1]  # both players
         assert not (call["out"].target_policies[:, 0] > 0)[stones.reshape(16, 9) > 0].any()
     assert sum(changed_rows) > 0

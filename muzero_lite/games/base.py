@@ -67,6 +67,7 @@ class Game(ABC):
     num_actions: int
     num_players: int
     observation_shape: tuple[int, ...]
+    truncated: bool = False  # the episode was cut by a time limit, not ended by the rules
 
     @abstractmethod
     def reset(self, seed: int | None = None) -> None:
@@ -108,15 +109,6 @@ class Game(ABC):
         mask = np.zeros(self.num_actions, dtype=bool)
         mask[self.legal_actions()] = True
         return mask
-
-    def legal_masks_from_observations(self, observations: np.ndarray) -> np.ndarray:
-        """Bool [N, num_actions]: the legal actions in each of N stored observations.
-
-        Replay stores observations, not legal moves; Reanalyze re-searches stored positions
-        and needs their legal moves back. Here every action is legal (gym, Atari); board games
-        read the empty cells off the observation planes.
-        """
-        return np.ones((len(observations), self.num_actions), dtype=bool)
 
     def winner(self) -> int | None:
         """The winning player (0 or 1) of a finished two-player game; None otherwise."""
@@ -264,21 +256,6 @@ class BoardGame(Game):
         planes[1] = self._board == 1 - mover
         planes[2] = 1.0 if mover == 0 else 0.0
         return planes
-
-    def legal_masks_from_observations(self, observations: np.ndarray) -> np.ndarray:
-        """Bool [N, num_actions] from stored observations [N, 3, rows, cols]: a move is legal
-        where its cell is empty on both stone planes. Stored positions are never finished
-        games (a game ends on the move that wins it), so no winner check is needed."""
-        observations = np.asarray(observations)
-        if observations.ndim != 4 or observations.shape[1:] != self.observation_shape:
-            shape = ", ".join(map(str, self.observation_shape))
-            raise ValueError(f"observations must be [N, {shape}], got {observations.shape}")
-        empty = (observations[:, 0] == 0) & (observations[:, 1] == 0)  # [N, rows, cols]
-        return self._legal_from_empty(empty)
-
-    @abstractmethod
-    def _legal_from_empty(self, empty: np.ndarray) -> np.ndarray:
-        """Legal-move masks [N, num_actions] from empty-cell masks [N, rows, cols]."""
 
     def clone(self: BoardGameT) -> BoardGameT:
         copy = object.__new__(type(self))

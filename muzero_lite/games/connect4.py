@@ -9,8 +9,6 @@ Turns, win detection, observation planes and rendering are shared with tic-tac-t
 
 from __future__ import annotations
 
-import numpy as np
-
 from muzero_lite.games.base import EMPTY, BoardGame
 
 
@@ -33,9 +31,6 @@ class ConnectFour(BoardGame):
         """The lowest empty row of column `action` (legal, so one exists)."""
         empty_rows = (self._board[:, action] == EMPTY).nonzero()[0]
         return int(empty_rows[-1]), action
-
-    def _legal_from_empty(self, empty: np.ndarray) -> np.ndarray:
-        return empty[:, 0, :].copy()  # a column is playable while its top cell (row 0) is empty
 
     def render(self) -> str:
         """The board, then the column numbers to play."""

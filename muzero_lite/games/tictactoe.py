@@ -13,8 +13,6 @@ rendering) is shared with Connect Four in `base.BoardGame`.
 
 from __future__ import annotations
 
-import numpy as np
-
 from muzero_lite.games.base import EMPTY, BoardGame
 
 
@@ -34,6 +32,3 @@ class TicTacToe(BoardGame):
 
     def _cell_of(self, action: int) -> tuple[int, int]:
         return divmod(action, self.cols)
-
-    def _legal_from_empty(self, empty: np.ndarray) -> np.ndarray:
-        return empty.reshape(len(empty), self.num_actions)  # a cell is an action, row-major

@@ -59,8 +59,9 @@ class MuZeroConfig:
     # bursts): each new position is then sampled train_ratio * batch_size times on average.
     train_ratio: float = 0.5
     # A running game hands its steps to the replay every chunk_moves moves (and when it ends),
-    # so long games are learned from while they are played (EfficientZero, LightZero: 200-400).
-    chunk_moves: int = 200
+    # so long games are learned from while they are played (EfficientZero, LightZero: 200-400
+    # moves; 25 lets a laptop CPU, at a move per 2 s, start learning Atari within a minute).
+    chunk_moves: int = 25
 
     # --- targets and replay (App. G, pseudocode make_target) ------------------------------
     num_unroll_steps: int = 5  # K; paper: 5
@@ -310,8 +311,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         support_size=300,  # the paper's 601 categories
         num_simulations=50, discount=0.997, dirichlet_alpha=0.25,
         temperature_schedule="progress",
-        max_moves=27_000, num_envs=256, td_steps=10,
-        replay_capacity=1_000_000, training_steps=100_000, batch_size=256,
+        # 64 games keep a move within seconds on a laptop CPU; a GPU takes more (--set num_envs).
+        max_moves=27_000, num_envs=64, td_steps=10,
+        # 500k positions (paper: 1e6 games) of one stored frame each: 13 GiB, fits 24 GiB.
+        replay_capacity=500_000, training_steps=100_000, batch_size=256,
         optimizer="sgd", learning_rate=0.05, lr_decay_steps=35_000,
         checkpoint_interval=5_000,
     ),
@@ -324,7 +327,11 @@ def quick_mode() -> bool:
 
 
 def preset(name: str, **overrides: Any) -> MuZeroConfig:
-    """The named preset, with optional field overrides (checked like every other value)."""
+    """The named preset, with optional field overrides (checked like every other value).
+
+    ``"atari:<Game>"`` is the ``atari`` preset playing that game (e.g. ``"atari:Pong"``)."""
+    if name.startswith("atari:") and "game" not in overrides:
+        return preset("atari", game=name, **overrides)  # "atari:Pong": the atari preset on Pong
     if name not in PRESETS:
         close = difflib.get_close_matches(name, PRESETS, n=1, cutoff=0.4)
         hint = f"; did you mean '{close[0]}'?" if close else ""

@@ -13,7 +13,7 @@ move (``num_envs`` environment steps) the learner takes ``train_ratio * num_envs
 (carrying fractions over), from the moment the replay holds a batch. The paper runs the two
 apart, on thousands of actors and a TPU learner; one ratio is the single-machine stand-in for
 their relative speeds. The clock (``max_wall_s``) is checked before every move and every
-learner step.
+learner step, and a step that would end past it (judged by the last one) is not started.
 
 A checkpoint costs the same however full the replay is: new chunks go to disk once, and the
 checkpoint records how many replay files it covers. ``resume=True`` reads those files back
@@ -107,6 +107,7 @@ class Trainer:
         self._learn_credit = 0.0  # learner steps owed to the ratio, carried between moves
         self._replay_files = 0  # replay files written (the next file's number)
         self._first_key = 0  # the number of the next self-play game (chunk key)
+        self._move_s = self._learn_s = 0.0  # how long the last move / learner step took
         if resume:
             self._restore(state)
         self.selfplay = SelfPlay(config, self.network, self.generator,
@@ -150,16 +151,25 @@ class Trainer:
         bar = _progress_bar(cfg.training_steps, self.train_step, self.show_progress)
         last = {}
 
-        def out_of_time() -> bool:
+        def out_of_time(next_piece_s: float) -> bool:
+            # Stop before a move or learner step that would end past the limit, judged by how
+            # long the last one took: the limit is kept, not overrun by one long step.
             self.wall_s = wall_at_start + time.perf_counter() - start
-            return max_wall_s is not None and self.wall_s - wall_at_start >= max_wall_s
+            spent = self.wall_s - wall_at_start
+            return max_wall_s is not None and spent + next_piece_s > max_wall_s
 
         try:
-            while self.train_step < cfg.training_steps and not interrupted and not out_of_time():
+            while (self.train_step < cfg.training_steps and not interrupted
+                   and not out_of_time(self._move_s)):
+                started = time.perf_counter()
                 self._selfplay_step()
+                self._move_s = time.perf_counter() - started
                 while (self._learn_credit >= 1.0 and not interrupted
-                       and self.train_step < cfg.training_steps and not out_of_time()):
+                       and self.train_step < cfg.training_steps
+                       and not out_of_time(self._learn_s)):
+                    started = time.perf_counter()
                     self._learn_step()
+                    self._learn_s = time.perf_counter() - started
                     self._learn_credit -= 1.0
                     bar.update(1)
                     if self.train_step % log_every == 0:

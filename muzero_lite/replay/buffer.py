@@ -288,6 +288,10 @@ class ReplayBuffer:
             self._game_chunks[game_id] = []
         steps = np.arange(self._written, self._written + length, dtype=np.int64)
         slots = steps % self.capacity_positions
+        old_oldest = self.oldest
+        # Read the links of the steps about to be overwritten before their slots are reused.
+        evicted = np.arange(old_oldest, max(0, self._written + length - self.capacity_positions))
+        following = self._columns["next"][evicted % self.capacity_positions]
         # The slots about to be reused lose their old step: out of the sampling tree first.
         self._tree.set(slots, np.zeros(length))
         self._priority[slots] = 0.0
@@ -305,10 +309,9 @@ class ReplayBuffer:
             columns["prev"][slots[0]] = tail
         elif not chunk.first:  # the game's earlier chunks were not kept
             columns["prev"][slots[0]] = LOST
-        old_oldest = self.oldest
         self._written += length
         self._game_chunks[game_id].append((int(steps[0]), length))
-        self._forget_evicted(old_oldest)
+        self._forget_evicted(old_oldest, following)
 
         pending = np.concatenate([self._pending.get(game_id, np.empty(0, np.int64)), steps])
         if chunk.game_over:
@@ -406,28 +409,29 @@ class ReplayBuffer:
         self._tree.set(slots, priorities**self.alpha)
 
     def _history_intact(self, steps: np.ndarray) -> np.ndarray:
-        """Whether every frame a stacked observation needs is still stored."""
+        """Whether every step a stacked observation reads is still stored: ``history`` frames,
+        and the step before the oldest of them (its action fills that frame's plane)."""
         intact = np.ones(len(steps), dtype=bool)
         here = steps.copy()
         prev = self._columns["prev"]
-        for _ in range(self.frame_stack.history - 1):
+        for _ in range(self.frame_stack.history):
             alive = here >= 0
             here = np.where(alive, prev[np.maximum(here, 0) % self.capacity_positions], NO_STEP)
             intact &= ~((here == LOST) | ((here >= 0) & (here < self.oldest)))
             here = np.where(here == LOST, NO_STEP, here)
         return intact
 
-    def _forget_evicted(self, old_oldest: int) -> None:
-        """Bookkeeping after the ring moved on from ``old_oldest`` to ``oldest``."""
+    def _forget_evicted(self, old_oldest: int, following: np.ndarray) -> None:
+        """Bookkeeping after the ring moved on from ``old_oldest`` to ``oldest``;
+        ``following`` holds the ``next`` links the overwritten steps had."""
         oldest = self.oldest
         if oldest == old_oldest:
             return
         if self.frame_stack is not None:
-            # Steps right after an evicted step lose part of their frame history.
-            evicted = np.arange(old_oldest, oldest)
-            following = self._columns["next"][evicted % self.capacity_positions]
+            # The steps right after an overwritten one lose part of their history: the
+            # frames, and the action planes (each the action one step before its frame).
             following = following[following >= oldest]
-            for _ in range(self.frame_stack.history - 1):
+            for _ in range(self.frame_stack.history):
                 if not len(following):
                     break
                 slots = following % self.capacity_positions

@@ -2,6 +2,7 @@
 
     python -m muzero_lite train tictactoe --out runs/ttt [--set num_simulations=50 ...]
     python -m muzero_lite train tictactoe --out runs/ttt --resume
+    python -m muzero_lite train atari:Pong --out runs/pong --max-wall-s 120
     python -m muzero_lite evaluate runs/ttt/checkpoint.pt
     python -m muzero_lite play data/checkpoints/tictactoe.pt
 """
@@ -25,12 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a preset from scratch (or --resume a run)")
-    t.add_argument("preset", help="tictactoe, cartpole, connect4 or atari")
+    t.add_argument("preset", help="tictactoe, cartpole, connect4, atari, or atari:<Game> "
+                                  "(the atari preset on that game, e.g. atari:Pong)")
     t.add_argument("--out", default=None, help="run folder (default: runs/<preset>)")
     t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set num_simulations=50 (repeatable)")
     t.add_argument("--resume", action="store_true",
-                   help="continue from <out>/checkpoint.pt and <out>/replay.npz")
+                   help="continue from <out>/checkpoint.pt and the replay files in <out>/replay")
     t.add_argument("--max-wall-s", type=float, default=None,
                    help="stop after this many seconds of training (a checkpoint is saved)")
     t.add_argument("--until-perfect", action="store_true",

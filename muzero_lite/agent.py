@@ -109,6 +109,13 @@ class Agent:
         counts = self.search(game, num_simulations).visit_counts[0]
         return int(torch.argmax(counts))
 
+    def act_many(self, games: Sequence[Game], num_simulations: int | None = None) -> list[int]:
+        """``act`` for several games, in one batched search (row i = games[i])."""
+        if not games:
+            return []
+        counts = self.search_many(games, num_simulations).visit_counts
+        return [int(a) for a in torch.argmax(counts, dim=1)]
+
     def __call__(self, game: Game) -> int:  # so an agent is an evaluate.Player
         return self.act(game)
 

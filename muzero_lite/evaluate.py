@@ -201,7 +201,10 @@ def perfect_play_check(make_game: Callable[[], BoardGame], agent: Player) -> Per
     faster win, which is why losses, not this rate, decide "perfect").
     """
     counts = {"games": [0, 0], "losses": [0, 0], "moves": 0, "optimal": 0}
-    memo: dict[tuple, int] = {}
+    # An agent that can search many positions at once decides them all up front, a batch per
+    # round; any other player is asked position by position below. Same moves either way.
+    memo: dict[tuple, int] = (_decide_in_batches(make_game, agent)
+                              if hasattr(agent, "act_many") else {})
 
     def explore(game: BoardGame, side: int) -> None:
         if game.terminal():
@@ -227,6 +230,34 @@ def perfect_play_check(make_game: Callable[[], BoardGame], agent: Player) -> Per
         explore(make_game(), side)
     return PerfectPlayReport(counts["games"][0], counts["losses"][0], counts["games"][1],
                              counts["losses"][1], counts["moves"], counts["optimal"])
+
+
+def _decide_in_batches(make_game: Callable[[], BoardGame], agent: Any) -> dict[tuple, int]:
+    """The agent's move in every position the check can reach, one batched search per round:
+    each round walks forward from the positions decided so far (the agent's moves, every
+    opponent reply) to the next positions where the agent must move, and searches them all."""
+    moves: dict[tuple, int] = {}
+    walk = [(make_game(), side) for side in (0, 1)]
+    while walk:
+        frontier: dict[tuple, tuple[BoardGame, int]] = {}
+        while walk:
+            game, side = walk.pop()
+            if game.terminal():
+                continue
+            if game.to_play() != side:
+                walk.extend((_after(game, reply), side) for reply in game.legal_actions())
+                continue
+            key = (game.board.tobytes(), side)
+            if key in moves:
+                walk.append((_after(game, moves[key]), side))
+            else:
+                frontier[key] = (game, side)
+        if frontier:
+            keys = list(frontier)
+            moves.update(zip(keys, agent.act_many([frontier[k][0] for k in keys]),
+                             strict=True))
+            walk = [frontier[k] for k in keys]
+    return moves
 
 
 # --- whole-agent reports (the command line and the benchmarks use these) ----------------------

@@ -128,6 +128,7 @@ class Trainer:
         self._unsaved: list[Chunk] = []  # chunks in the replay, not yet on disk
         self._unsaved_bytes = 0
         self._file_ends: deque[tuple[int, int]] = deque()  # (file, global step after it)
+        self._observations_out: np.ndarray | None = None  # Atari stacks, reused per batch
         if resume:
             self._restore_replay()
 
@@ -209,7 +210,12 @@ class Trainer:
 
     def _learn_step(self) -> None:
         cfg = self.config
-        batch = self.replay.sample(cfg.batch_size, cfg.num_unroll_steps, rng=self.rng)
+        if self.replay.frame_stack is not None and self._observations_out is None:
+            shape = (cfg.batch_size, *self.game_info["observation_shape"])
+            self._observations_out = np.zeros(shape, dtype=np.uint8)
+        # The batch is used up before the next one is sampled into the same array.
+        batch = self.replay.sample(cfg.batch_size, cfg.num_unroll_steps, rng=self.rng,
+                                   observations_out=self._observations_out)
         if cfg.reanalyze_fraction > 0:
             # Off (0) skips the call altogether: reanalyze_batch refreshes every sample's value
             # target even at fraction 0, and without Reanalyze the stored targets are the point.

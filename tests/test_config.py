@@ -97,3 +97,11 @@ def test_quick_mode_reads_the_environment(monkeypatch):
 def test_bool_fields_refuse_other_values(field):
     with pytest.raises(ValueError, match=f"'{field}' = 1 is not allowed: True or False"):
         preset("cartpole", **{field: 1})
+
+
+def test_atari_game_presets_are_the_atari_preset_on_that_game():
+    pong = preset("atari:Pong", num_envs=8)
+    assert pong.game == "atari:Pong" and pong.num_envs == 8
+    assert pong.replace(game="atari:Breakout") == preset("atari", num_envs=8)
+    with pytest.raises(ValueError, match="chunk_moves"):
+        preset("atari:Pong", chunk_moves=0)

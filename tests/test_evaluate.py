@@ -66,3 +66,15 @@ def test_minimax_refuses_games_it_cannot_solve():
 def test_perfect_play_check_rejects_an_illegal_agent_move():
     with pytest.raises(ValueError, match="illegal move"):
         perfect_play_check(TicTacToe, lambda game: 99)
+
+
+def test_the_batched_perfect_play_check_matches_asking_position_by_position():
+    from pathlib import Path
+
+    from muzero_lite.agent import load_agent
+
+    agent = load_agent(Path(__file__).parents[1] / "data" / "checkpoints" / "tictactoe.pt")
+    agent.config = agent.config.replace(num_simulations=10)  # a weaker, faster agent
+    batched = perfect_play_check(TicTacToe, agent)  # has act_many: one search per round
+    one_by_one = perfect_play_check(TicTacToe, lambda game: agent.act(game))
+    assert batched.as_dict() == one_by_one.as_dict()

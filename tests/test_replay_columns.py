@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from muzero_lite.games.atari import action_plane_value
+from muzero_lite.replay._kernels import stack_frames
 from muzero_lite.replay import (
     Chunk,
     FrameStack,
@@ -145,6 +146,20 @@ def test_stacked_observations_are_rebuilt_from_single_frames(seed):
         game, position = where[int(step)]
         np.testing.assert_array_equal(stacked[row], reference_stack(games[game], position,
                                                                     history))
+    # The compiled kernel and the numpy version agree, also writing into a given array.
+    np.testing.assert_array_equal(buffer.observations_reference(steps), stacked)
+    out = np.full(stacked.shape, 7, dtype=np.uint8)
+    assert buffer.observations(steps, out=out) is out
+    np.testing.assert_array_equal(out, stacked)
+    # The kernel run by the Python interpreter (``py_func``, no numba) writes the same bytes.
+    frames = buffer._columns["observations"]
+    plain = np.empty((len(steps), history, 4 * 2 * 2), dtype=np.uint8)
+    stack_frames.py_func(frames.reshape(len(frames), -1), buffer._columns["prev"],
+                         buffer._columns["actions"], buffer.frame_stack.plane_values(), steps,
+                         plain)
+    np.testing.assert_array_equal(plain.reshape(stacked.shape), stacked)
+    with pytest.raises(ValueError, match="out must be a contiguous uint8 array"):
+        buffer.observations(steps, out=np.zeros(stacked.shape, dtype=np.float32))
     # Positions whose older frames (or the action before the oldest) the ring overwrote are
     # never sampled.
     step_of = {place: step for step, place in where.items()}

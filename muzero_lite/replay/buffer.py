@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from muzero_lite.replay._checks import _check_float, _check_int, _check_rng, _to_numpy
+from muzero_lite.replay._kernels import stack_frames
 from muzero_lite.replay.batch import Batch
 from muzero_lite.replay.sum_tree import SumTree
 from muzero_lite.replay.targets import StepColumns, batch_targets
@@ -440,7 +441,8 @@ class ReplayBuffer:
                 following = self._columns["next"][slots]
                 following = following[following >= 0]
         # Games whose every step is gone leave the game table (oldest first).
-        for game_id in list(self._game_chunks):
+        while self._game_chunks:
+            game_id = next(iter(self._game_chunks))
             start, length = self._game_chunks[game_id][-1]
             if start + length > oldest or game_id in self._tail:
                 break
@@ -449,12 +451,36 @@ class ReplayBuffer:
 
     # -- reading --------------------------------------------------------------------------
 
-    def observations(self, steps: np.ndarray) -> np.ndarray:
-        """The observations the network reads at these global steps ``[B, ...]``."""
+    def observations(self, steps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The observations the network reads at these global steps ``[B, ...]``: stored
+        observations, or stacks rebuilt from single frames (the compiled ``stack_frames``;
+        ``observations_reference`` is the same in numpy).
+
+        ``out`` (stacks only): an array ``[B, ...]`` uint8 to write into and return. A batch
+        of Atari stacks is tens of MB, and fresh memory costs a page fault per 4 KB on first
+        touch (measured: more than the copy itself), so the trainer reuses one array."""
         steps = np.asarray(steps, dtype=np.int64)
         frames = self._columns["observations"]
         if self.frame_stack is None:
             return frames[steps % self.capacity_positions]
+        history = self.frame_stack.history
+        channels, height, width = frames.shape[1:]
+        shape = (len(steps), history * (channels + 1), height, width)
+        if out is None:
+            out = np.empty(shape, dtype=np.uint8)
+        if out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a contiguous uint8 array {shape}, got {out.dtype} "
+                             f"{out.shape}")
+        stacked = out.reshape(len(steps), history, (channels + 1) * height * width)
+        stack_frames(frames.reshape(len(frames), -1), self._columns["prev"],
+                     self._columns["actions"], self.frame_stack.plane_values(), steps, stacked)
+        return out
+
+    def observations_reference(self, steps: np.ndarray) -> np.ndarray:
+        """``observations`` for a ``FrameStack``, written with numpy: walk back one link per
+        history slot, gather that slot's frames and action planes for the whole batch."""
+        steps = np.asarray(steps, dtype=np.int64)
+        frames = self._columns["observations"]
         history = self.frame_stack.history
         channels, height, width = frames.shape[1:]
         stacked = np.zeros((len(steps), history, channels + 1, height, width), dtype=np.uint8)
@@ -499,6 +525,7 @@ class ReplayBuffer:
         td_steps: int | None = None,
         discount: float | None = None,
         rng: np.random.Generator | None = None,
+        observations_out: np.ndarray | None = None,
     ) -> Batch:
         """Sample ``batch_size`` positions (with replacement) with probability ``P(i)``.
 
@@ -506,7 +533,8 @@ class ReplayBuffer:
         the batch, so the largest is 1 and they only ever scale the loss down (Schaul et
         al. 2016; the per-batch maximum is what common MuZero implementations use).
         ``td_steps`` / ``discount`` default to the buffer's; ``rng`` to its own generator.
-        ``Batch.indices`` holds (game id, global step) per row.
+        ``Batch.indices`` holds (game id, global step) per row. ``observations_out``: see
+        ``observations`` (the batch's observations are then that array).
         """
         batch_size = _check_int("batch_size", batch_size, minimum=1)
         num_unroll_steps = _check_int("num_unroll_steps", num_unroll_steps, minimum=0)
@@ -532,7 +560,7 @@ class ReplayBuffer:
         targets = batch_targets(self.columns(), steps, num_unroll_steps, td_steps, discount, rng)
         indices = np.stack([self._columns["game"][slots], steps], axis=1)
         return Batch(
-            observations=self.observations(steps),
+            observations=self.observations(steps, out=observations_out),
             actions=targets.actions,
             target_values=targets.values,
             target_rewards=targets.rewards,

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from muzero_lite.games.atari import action_plane_value
-from muzero_lite.replay._kernels import stack_frames
 from muzero_lite.replay import (
     Chunk,
     FrameStack,
@@ -21,6 +20,7 @@ from muzero_lite.replay import (
     batch_targets,
     make_targets,
 )
+from muzero_lite.replay._kernels import stack_frames
 
 A = 4
 

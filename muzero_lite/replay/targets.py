@@ -14,7 +14,7 @@ policy loss (``policy_mask`` 0); the actions taken there are drawn at random.
 ``make_targets`` writes these formulas out for one position of one ``Trajectory``: it is
 what chapter 05 teaches, and the reference. ``batch_targets`` computes the same numbers for
 a whole batch at once over a ``[B, K+1]`` grid of positions in the replay's columns, with no
-per-sample Python; ``tests/test_replay_targets.py`` checks that the two agree exactly.
+per-sample Python; ``tests/test_replay_columns.py`` checks that the two agree exactly.
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ Both arms run the committed ``cartpole`` preset; the Reanalyze arm changes only
 ``reanalyze_fraction`` (``--fraction``, paper: 0.8), unless ``--paper`` also sets the paper's
 n = 5 and value-loss weight 0.25. Each run stops at the budget: ``train_ratio * env_steps``
 learner steps, so both arms learn equally often from equally many games. The greedy agent plays
-``--episodes`` episodes every ``--eval-every`` environment steps. (The learner owes no steps until one
-batch of positions is stored, so its steps trail ``train_ratio * env_steps`` by the few hundred
-environment steps played before then; every curve point records the steps actually taken.) The arms share each seed, but once their networks differ everything downstream differs
+``--episodes`` episodes every ``--eval-every`` environment steps. (The learner owes no steps
+until one batch of positions is stored, so its steps trail ``train_ratio * env_steps`` by the
+few hundred environment steps played before then; every curve point records the steps actually
+taken.) The arms share each seed, but once their networks differ everything downstream differs
 too: the seeds are independent samples, not paired ones.
 
 Reported per arm: the mean greedy return at the budget and the environment steps at which it

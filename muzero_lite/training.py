@@ -144,7 +144,9 @@ class Trainer:
         """
         cfg = self.config
         # Subnormal floats (below 1e-38) creep into trained weights and make CPU matmuls
-        # several times slower; flush them to zero (this thread's FPU mode, for the process).
+        # several times slower: flush them to zero while training (this thread's FPU mode,
+        # put back as it was when train returns).
+        flushing = _flushes_subnormals()
         torch.set_flush_denormal(True)
         start = time.perf_counter()
         wall_at_start = self.wall_s
@@ -184,6 +186,7 @@ class Trainer:
                         interrupted.append(False)
                         break
         finally:
+            torch.set_flush_denormal(flushing)
             if _in_main_thread():
                 signal.signal(signal.SIGINT, previous)
             bar.close()
@@ -369,6 +372,11 @@ def _numpy_state_back(saved: dict[str, Any]) -> dict[str, Any]:
     return {"bit_generator": saved["bit_generator"],
             "state": {k: int(v) for k, v in saved["state"].items()},
             "has_uint32": saved["has_uint32"], "uinteger": saved["uinteger"]}
+
+
+def _flushes_subnormals() -> bool:
+    """Whether this thread already flushes subnormal floats to zero."""
+    return bool((torch.tensor([1e-40]) * torch.tensor([1.0])).item() == 0.0)
 
 
 def _in_main_thread() -> bool:

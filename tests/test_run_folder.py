@@ -213,3 +213,18 @@ def test_atari_vector_frames_rebuild_the_observations_it_showed():
     steps = np.array(sorted(shown))
     np.testing.assert_array_equal(buffer.observations(steps), np.stack([shown[s] for s in steps]))
     vector.close()
+
+
+def test_training_flushes_subnormal_floats_and_puts_the_mode_back(tmp_path, monkeypatch):
+    seen = []
+    real_step = Trainer._learn_step
+
+    def spy(self):
+        seen.append(training._flushes_subnormals())
+        real_step(self)
+
+    monkeypatch.setattr(Trainer, "_learn_step", spy)
+    assert not training._flushes_subnormals()
+    Trainer(preset("tictactoe", training_steps=3, **TINY), tmp_path, progress=False).train()
+    assert seen == [True, True, True]  # fast CPU arithmetic while training ...
+    assert not training._flushes_subnormals()  # ... and IEEE floats again afterwards

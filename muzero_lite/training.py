@@ -92,6 +92,11 @@ class Trainer:
         probe = games.make(config.game, seed=config.seed)
         self.game_info = {"name": config.game, "observation_shape": list(probe.observation_shape),
                           "num_actions": probe.num_actions, "num_players": probe.num_players}
+        # What the replay stores per step (Atari: the newest frame alone), checked against the
+        # machine's memory before anything starts.
+        stored = probe.frame() if isinstance(probe, games.AtariGame) else probe.observation()
+        _check_memory(replay_bytes(config, stored.shape, stored.dtype, probe.num_actions),
+                      f"replay_capacity={config.replay_capacity:,}")
         probe.close()
         self.network = network_for(config, probe.observation_shape, probe.num_actions)
         self.network.to(self.device)
@@ -114,9 +119,6 @@ class Trainer:
                                  seed=config.seed * 1_000_003 + self.episodes,
                                  first_key=self._first_key)
         vector = self.selfplay.vector
-        frame = vector.frames()
-        _check_memory(replay_bytes(config, frame.shape[1:], frame.dtype, vector.num_actions),
-                      f"replay_capacity={config.replay_capacity:,}")
         frame_stack = (None if vector.frame_history is None
                        else FrameStack(vector.frame_history, vector.num_actions))
         self.replay = ReplayBuffer(config.replay_capacity, alpha=config.priority_alpha,

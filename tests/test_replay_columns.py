@@ -188,3 +188,23 @@ def test_a_chunk_of_a_running_game_cannot_restart_it_and_a_frame_stack_checks_fr
     before = buffer.num_sampleable
     buffer.close_live_games()
     assert buffer.num_sampleable == len(game) > before and not buffer.game(0).done
+
+
+def test_a_chunk_that_overwrites_its_own_games_tail_keeps_the_links_of_the_new_steps():
+    """Capacity 4: a game's first chunk is steps 0-2; its next chunk of 4 steps (3-6)
+    overwrites 0-2, its own tail (step 2) among them, and step 6 takes step 2's slot. Linking
+    the old tail to the new chunk must not touch that slot: step 6 is the game's last step."""
+    rng = np.random.default_rng(0)
+    game = random_game(rng, two_player=False, frames=False)
+    while len(game) < 7:
+        game = random_game(rng, two_player=False, frames=False)
+    buffer = ReplayBuffer(4, td_steps=0, num_unroll_steps=0)
+    columns = ("observations", "actions", "rewards", "root_values", "policies", "to_plays",
+               "legal_masks")
+    for start, stop in ((0, 3), (3, 7)):
+        rows = slice(start, stop)
+        buffer.add_chunk(Chunk(0, *(getattr(game, c)[rows] for c in columns),
+                               first=start == 0, game_over=False, done=False))
+    next_steps = buffer.columns().next_steps
+    assert buffer.oldest == 3
+    assert [int(next_steps[s % 4]) for s in (3, 4, 5, 6)] == [4, 5, 6, -1]

@@ -290,8 +290,9 @@ class ReplayBuffer:
         steps = np.arange(self._written, self._written + length, dtype=np.int64)
         slots = steps % self.capacity_positions
         old_oldest = self.oldest
+        new_oldest = max(0, self._written + length - self.capacity_positions)
         # Read the links of the steps about to be overwritten before their slots are reused.
-        evicted = np.arange(old_oldest, max(0, self._written + length - self.capacity_positions))
+        evicted = np.arange(old_oldest, new_oldest)
         following = self._columns["next"][evicted % self.capacity_positions]
         # The slots about to be reused lose their old step: out of the sampling tree first.
         self._tree.set(slots, np.zeros(length))
@@ -305,7 +306,7 @@ class ReplayBuffer:
         columns["prev"][slots] = np.concatenate([[NO_STEP], steps[:-1]])
         if continues:  # link the game's previous chunk to this one
             tail = self._tail[game_id]
-            if tail >= self.oldest:
+            if tail >= new_oldest:  # (an overwritten tail's slot now holds a new step)
                 columns["next"][tail % self.capacity_positions] = steps[0]
             columns["prev"][slots[0]] = tail
         elif not chunk.first:  # the game's earlier chunks were not kept

@@ -58,6 +58,7 @@ def main() -> None:
     final = evaluate()
     print(json.dumps({
         "benchmark": "learn_cartpole", "seed": args.seed, "goal": f"mean return >= {GOAL}",
+        "overrides": args.overrides,
         "reached": final >= GOAL, "wall_s": round(wall, 1), "env_steps": trainer.env_steps,
         "train_steps": trainer.train_step, "episodes": trainer.episodes,
         "evaluation": {"mean_return": round(final, 1), "episodes": args.episodes},

@@ -40,6 +40,7 @@ def main() -> None:
     report = perfect_play_check(TicTacToe, Agent(trainer.network, config, 2)).as_dict()
     print(json.dumps({
         "benchmark": "learn_tictactoe", "seed": args.seed, "goal": "perfect play",
+        "overrides": args.overrides,
         "reached": report["perfect"], "wall_s": round(wall, 1),
         "env_steps": trainer.env_steps, "train_steps": trainer.train_step,
         "episodes": trainer.episodes, "evaluation": report,

@@ -33,7 +33,7 @@ from muzero_lite.replay._checks import _check_float, _check_int, _check_rng, _to
 from muzero_lite.replay._kernels import stack_frames
 from muzero_lite.replay.batch import Batch
 from muzero_lite.replay.sum_tree import SumTree
-from muzero_lite.replay.targets import StepColumns, batch_targets
+from muzero_lite.replay.targets import StepColumns, _n_step_value, batch_targets
 from muzero_lite.replay.trajectory import Trajectory, _check_columns
 
 __all__ = ["Chunk", "FrameStack", "ReplayBuffer"]
@@ -345,9 +345,8 @@ class ReplayBuffer:
             self._enable(self._pending.pop(game_id))
 
     def initial_priorities(self, trajectory: Trajectory) -> np.ndarray:
-        """``|nu_i - z_i|`` for every position of a trajectory (without ``eps``), ``[T]``."""
-        from muzero_lite.replay.targets import _n_step_value  # the reference, one by one
-
+        """``|nu_i - z_i|`` for every position of a trajectory (without ``eps``), ``[T]``,
+        by the reference formula one position at a time."""
         targets = np.array([_n_step_value(trajectory, i, self.td_steps, self.discount)
                             for i in range(len(trajectory))])
         return np.abs(trajectory.root_values.astype(np.float64) - targets)

@@ -327,6 +327,10 @@ class Trainer:
 
     def _restore_replay(self) -> None:
         """The replay files the checkpoint covers, read back in order (module docstring)."""
+        if (self.out / "replay.npz").exists():
+            raise ValueError(
+                f"{self.out / 'replay.npz'} is a replay from an older muzero-lite, which this "
+                "version cannot read; delete it to resume the run with an empty replay")
         self.store.remove_leftovers(keep_below=self._replay_files)
         numbers = self.store.numbers()
         if self._replay_files and (not numbers or numbers[-1] != self._replay_files - 1):

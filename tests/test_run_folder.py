@@ -228,3 +228,12 @@ def test_training_flushes_subnormal_floats_and_puts_the_mode_back(tmp_path, monk
     Trainer(preset("tictactoe", training_steps=3, **TINY), tmp_path, progress=False).train()
     assert seen == [True, True, True]  # fast CPU arithmetic while training ...
     assert not training._flushes_subnormals()  # ... and IEEE floats again afterwards
+
+
+def test_a_run_folder_with_an_old_replay_file_is_refused_with_what_to_do(tmp_path):
+    Trainer(preset("tictactoe", training_steps=3, **TINY), tmp_path, progress=False).train()
+    (tmp_path / "replay.npz").write_bytes(b"an old whole-buffer file")
+    with pytest.raises(ValueError, match="older muzero-lite.*delete it to resume"):
+        Trainer(None, tmp_path, resume=True, progress=False)
+    (tmp_path / "replay.npz").unlink()
+    assert Trainer(None, tmp_path, resume=True, progress=False).train_step == 3

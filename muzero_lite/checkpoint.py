@@ -56,7 +56,17 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # a truncated file, or not a checkpoint at all
-        raise ValueError(f"{path} is not a readable muzero-lite checkpoint: {err}") from err
+        # torch's own message may advise retrying with weights_only=False, which would run
+        # whatever code the file holds: never pass that advice on. Say what kind of damage.
+        what = ("it is truncated or not a checkpoint file (no readable archive)"
+                if "zip archive" in str(err) or isinstance(err, EOFError)
+                else "it holds something other than tensors and plain values")
+        raise ValueError(f"{path} is not a readable muzero-lite checkpoint: {what}; use "
+                         "another checkpoint, or start a new run") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a muzero-lite checkpoint of format {CHECKPOINT_FORMAT}")
+    missing = [key for key in ("config", "game", "network") if key not in state]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}: not a complete muzero-lite "
+                         "checkpoint")
     return state

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["MuZeroConfig", "PRESETS", "preset", "parse_overrides", "quick_mode"]
+__all__ = ["MuZeroConfig", "PRESETS", "preset", "preset_for", "parse_overrides", "quick_mode",
+           "describe_fields"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class MuZeroConfig:
     # games: 30 moves in the paper). "progress": T = 1.0, 0.5, 0.25 after 50% and 75% of
     # training (paper Atari). A number: that temperature always.
     temperature_schedule: str = "progress"
-    greedy_after_moves: int = 30
+    greedy_after_moves: int = 30  # "moves": how many moves of a game are played at T=1
     max_moves: int = 27_000  # episode cut-off; paper Atari: 27,000 (30 minutes of play)
 
     # --- self-play ----------------------------------------------------------------------
@@ -91,6 +94,11 @@ class MuZeroConfig:
     # learns one action everywhere, and 3 of 3 seeds stayed at greedy return 9.5.
     reanalyze_noise: bool = True
 
+    # --- safety (not in the paper) ----------------------------------------------------------
+    # A NaN or infinite loss: "stop" the run (the last good checkpoint is kept as it is), or
+    # "skip" that batch and go on (a run that keeps diverging still stops at the checkpoint).
+    on_nonfinite_loss: str = "stop"
+
     # validation -----------------------------------------------------------------------------
     def __post_init__(self) -> None:
         _validate(self)
@@ -119,6 +127,7 @@ class MuZeroConfig:
 _NETWORKS = ("mlp", "resnet")
 _OPTIMIZERS = ("sgd", "adam")
 _SCHEDULES = ("moves", "progress")
+_NONFINITE = ("stop", "skip")
 
 
 def _fail(name: str, value: Any, allowed: str) -> None:
@@ -132,11 +141,11 @@ def _validate(c: MuZeroConfig) -> None:
                      "greedy_after_moves")
     for name in positive_ints:
         v = getattr(c, name)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        if not _is_int(v) or v < 1:
             _fail(name, v, "a whole number >= 1")
     for name in ("support_size", "num_unroll_steps", "seed"):
         v = getattr(c, name)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        if not _is_int(v) or v < 0:
             _fail(name, v, "a whole number >= 0")
     unit_interval = ("discount", "exploration_fraction", "reanalyze_fraction", "momentum",
                      "lr_decay_rate")
@@ -145,15 +154,16 @@ def _validate(c: MuZeroConfig) -> None:
         if not _is_number(v) or not 0.0 <= v <= 1.0:
             _fail(name, v, "a number in [0, 1]")
     non_negative = ("priority_alpha", "priority_beta", "weight_decay", "value_loss_weight",
-                    "reward_loss_weight", "train_ratio")
+                    "reward_loss_weight")
     for name in non_negative:
         v = getattr(c, name)
         if not _is_number(v) or v < 0:
-            _fail(name, v, "a number >= 0")
-    for name in ("pb_c_init", "pb_c_base", "dirichlet_alpha", "learning_rate"):
+            _fail(name, v, "a finite number >= 0")
+    # train_ratio 0 would never learn, and never reach training_steps.
+    for name in ("pb_c_init", "pb_c_base", "dirichlet_alpha", "learning_rate", "train_ratio"):
         v = getattr(c, name)
         if not _is_number(v) or v <= 0:
-            _fail(name, v, "a number > 0")
+            _fail(name, v, "a finite number > 0")
     for name in ("downsample", "reanalyze_noise"):
         v = getattr(c, name)
         if not isinstance(v, bool):
@@ -162,12 +172,14 @@ def _validate(c: MuZeroConfig) -> None:
         _fail("network", c.network, f"one of {_NETWORKS}")
     if c.optimizer not in _OPTIMIZERS:
         _fail("optimizer", c.optimizer, f"one of {_OPTIMIZERS}")
+    if c.on_nonfinite_loss not in _NONFINITE:
+        _fail("on_nonfinite_loss", c.on_nonfinite_loss, f"one of {_NONFINITE}")
     if c.temperature_schedule not in _SCHEDULES:
         try:
             t = float(c.temperature_schedule)
-        except ValueError:
+        except (TypeError, ValueError):
             t = -1.0
-        if t < 0:
+        if not (math.isfinite(t) and t >= 0):
             _fail("temperature_schedule", c.temperature_schedule,
                   f"one of {_SCHEDULES} or a fixed temperature >= 0 such as '0.25'")
     if c.value_bounds is not None:
@@ -177,10 +189,20 @@ def _validate(c: MuZeroConfig) -> None:
             _fail("value_bounds", b, "None or a pair (low, high) with low < high")
     if not isinstance(c.game, str) or not c.game:
         _fail("game", c.game, "a game name such as 'tictactoe', 'cartpole', 'gym:<id>'")
+    # Across fields: a batch is drawn from the positions the replay can hold.
+    if c.batch_size > c.replay_capacity:
+        raise ValueError(f"config field 'batch_size' = {c.batch_size} is larger than "
+                         f"'replay_capacity' = {c.replay_capacity}: a batch is sampled from "
+                         "the replay, so raise replay_capacity or lower batch_size")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A finite int or float (NaN and inf pass every ``v < 0`` test, so they are refused)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(MuZeroConfig)}
@@ -326,16 +348,56 @@ def quick_mode() -> bool:
     return os.environ.get("MUZERO_LITE_QUICK", "") not in ("", "0", "false", "False")
 
 
-def preset(name: str, **overrides: Any) -> MuZeroConfig:
-    """The named preset, with optional field overrides (checked like every other value).
-
-    ``"atari:<Game>"`` is the ``atari`` preset playing that game (e.g. ``"atari:Pong"``)."""
-    if name.startswith("atari:") and "game" not in overrides:
-        return preset("atari", game=name, **overrides)  # "atari:Pong": the atari preset on Pong
+def preset_for(name: str) -> str:
+    """The preset whose settings ``preset(name)`` uses: ``name`` itself, ``"atari"`` for
+    ``"atari:<Game>"``, ``"cartpole"`` (a small MLP for vector observations) for ``"gym:<id>"``.
+    """
+    if name.startswith("atari:"):
+        return "atari"
+    if name.startswith("gym:"):
+        return "cartpole"
     if name not in PRESETS:
         close = difflib.get_close_matches(name, PRESETS, n=1, cutoff=0.4)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ValueError(f"unknown preset '{name}'{hint} (presets: {', '.join(PRESETS)})")
-    _check_names(overrides)
-    return MuZeroConfig(**{**PRESETS[name], **overrides})
+        raise ValueError(f"unknown preset '{name}'{hint} (presets: {', '.join(PRESETS)}; "
+                         "or a game name: atari:<Game>, gym:<id>)")
+    return name
 
+
+def preset(name: str, **overrides: Any) -> MuZeroConfig:
+    """The named preset, with optional field overrides (checked like every other value).
+
+    A game name picks the preset that suits it and plays that game: ``"atari:Pong"`` is the
+    ``atari`` preset on Pong, ``"gym:Acrobot-v1"`` the ``cartpole`` preset on Acrobot."""
+    base = preset_for(name)
+    _check_names(overrides)
+    game = {"game": name} if base != name else {}
+    return MuZeroConfig(**{**PRESETS[base], **game, **overrides})
+
+
+def describe_fields() -> list[tuple[str, str, str]]:
+    """(name, default, meaning) of every config field, the meaning read from the comment
+    beside the field in this file, so ``--list-keys`` and the source never disagree."""
+    import inspect
+
+    source = inspect.getsource(MuZeroConfig).splitlines()
+    meanings: dict[str, str] = {}
+    pending: list[str] = []  # comment lines above a field
+    field_line = re.compile(r"^    (\w+): [^=]+= [^#]+?(?:  # (.*))?$")
+    last = None
+    for line in source:
+        stripped = line.strip()
+        match = field_line.match(line)
+        if match:
+            last, beside = match.group(1), match.group(2)
+            meanings[last] = beside or " ".join(pending)
+            pending = []
+        elif stripped.startswith("# ---") or not stripped:
+            pending, last = [], None
+        elif stripped.startswith("#   ") and last:  # a comment beside a field, continued
+            meanings[last] += " " + stripped.lstrip("# ")
+        elif stripped.startswith("#"):
+            pending.append(stripped.lstrip("# "))
+    defaults = MuZeroConfig()
+    return [(f.name, repr(getattr(defaults, f.name)), meanings.get(f.name, ""))
+            for f in fields(MuZeroConfig)]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -45,9 +46,11 @@ from muzero_lite.config import MuZeroConfig
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.reanalyze import reanalyze_batch
 from muzero_lite.replay import Chunk, ChunkStore, FrameStack, ReplayBuffer
+from muzero_lite.run_lock import RunLock
 from muzero_lite.selfplay import SelfPlay
 
-__all__ = ["Trainer", "plot_curves", "read_metrics", "replay_bytes"]
+__all__ = ["Diverged", "Trainer", "check_device", "plot_curves", "read_metrics", "replay_bytes",
+           "search_bytes"]
 
 _FLUSH_BYTES = 64 << 20  # new chunks wait in memory up to this size, then go to one file
 
@@ -59,31 +62,76 @@ def replay_bytes(config: MuZeroConfig, frame_shape: tuple[int, ...], frame_dtype
     return config.replay_capacity * per_position
 
 
-def _check_memory(needed: int, what: str) -> None:
+def search_bytes(num_roots: int, num_simulations: int, num_actions: int,
+                 latent_numel: int) -> int:
+    """Bytes one batched search allocates: B trees of N = simulations + 1 nodes (8 int64 or
+    float64 node arrays, 4 edge arrays of A entries) and N x B float32 latents."""
+    nodes = num_roots * (num_simulations + 1)
+    return nodes * (8 * 8 + 4 * 8 * num_actions + 4 * latent_numel)
+
+
+def _check_memory(needed: int, what: str, lower: str) -> None:
     import psutil
 
     available = psutil.virtual_memory().available
     if needed > available:
         raise ValueError(f"{what} needs {needed:,} bytes ({needed / 2**30:.1f} GiB) but this "
                          f"machine has {available:,} bytes ({available / 2**30:.1f} GiB) "
-                         "available; lower replay_capacity")
+                         f"available; lower {lower}")
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device``, or a one-line ``ValueError`` if it is not one this
+    machine has (``"gpu"`` is not a torch device; ``"cuda"`` needs CUDA)."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}: use cpu, cuda, cuda:<index> or mps"
+                         ) from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r}: CUDA is not available on this machine "
+                             "(torch sees no GPU); use cpu")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r}: MPS is not available on this machine; use cpu")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {device!r} is not supported: use cpu, cuda or mps")
+    return parsed
+
+
+class Diverged(ValueError):
+    """The loss became NaN or infinite; the checkpoint on disk is the last good one."""
 
 
 class Trainer:
     """Self-play + learner for one run. ``Trainer(config, out).train()`` runs the budget."""
 
-    def __init__(self, config: MuZeroConfig, out_dir: str | Path, resume: bool = False,
+    def __init__(self, config: MuZeroConfig | None, out_dir: str | Path, resume: bool = False,
                  device: str | torch.device = "cpu", progress: bool = True):
+        # Everything a user typed is checked before the folder is touched, so a corrected
+        # retry is never refused with "already holds a run".
         self.out = Path(out_dir)
-        self.device = torch.device(device)
+        self.device = check_device(device)
         self.show_progress = progress
+        self.stopped_by: int | None = None  # the signal that stopped the last train()
+        self._check_folder()
+        checkpoint = self.out / "checkpoint.pt"
         if resume:
-            state = load_checkpoint(self.out / "checkpoint.pt", device=self.device)
+            if not checkpoint.is_file():
+                raise ValueError(f"{self.out} holds no checkpoint.pt, so there is nothing to "
+                                 "resume; start a new run (without resume/--resume)")
+            state = load_checkpoint(checkpoint, device=self.device)
             config = MuZeroConfig.from_dict(state["config"])
-        elif (self.out / "checkpoint.pt").exists():
+        elif checkpoint.exists():
             # Starting afresh here would overwrite the checkpoint and append to its metrics.
-            raise ValueError(f"{self.out} already holds a run: pass resume=True, or another "
-                             "folder")
+            raise ValueError(f"{self.out} already holds a run: pass resume=True (--resume), "
+                             "or another folder")
+        elif not isinstance(config, MuZeroConfig):
+            raise TypeError(f"config must be a MuZeroConfig (e.g. preset('tictactoe')), "
+                            f"not {type(config).__name__}")
         self.config = config
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
@@ -92,13 +140,60 @@ class Trainer:
         probe = games.make(config.game, seed=config.seed)
         self.game_info = {"name": config.game, "observation_shape": list(probe.observation_shape),
                           "num_actions": probe.num_actions, "num_players": probe.num_players}
-        # What the replay stores per step (Atari: the newest frame alone), checked against the
-        # machine's memory before anything starts.
-        stored = probe.frame() if isinstance(probe, games.AtariGame) else probe.observation()
-        _check_memory(replay_bytes(config, stored.shape, stored.dtype, probe.num_actions),
-                      f"replay_capacity={config.replay_capacity:,}")
-        probe.close()
         self.network = network_for(config, probe.observation_shape, probe.num_actions)
+        self._check_memory(probe)
+        probe.close()
+        self._make_folder()
+        # The folder is locked while this Trainer changes it: now (resume cuts the metrics and
+        # removes stale replay files) and during train().
+        self._lock = RunLock(self.out)
+        self._lock.acquire()
+        try:
+            self._build(config, state if resume else None)
+        finally:
+            self._lock.release()
+
+    def _check_folder(self) -> None:
+        """The run folder, or the folder it will be made in, must be one this process can
+        write (checked before anything runs; the folder is made only once all checks pass)."""
+        existing = self.out
+        while not existing.exists() and existing.parent != existing:
+            existing = existing.parent
+        if not existing.is_dir():
+            what = "the run folder" if existing == self.out else f"{self.out}'s parent"
+            raise ValueError(f"{existing} is a file, not a folder, so it cannot be {what}: "
+                             "pick another --out")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"cannot write to {existing} (permission denied), so the run "
+                             f"folder {self.out} cannot be used: pick another --out")
+
+    def _make_folder(self) -> None:
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ValueError(f"cannot create the run folder {self.out}: {error.strerror}"
+                             ) from None
+
+    def _check_memory(self, probe: games.Game) -> None:
+        """What the replay and the largest search need, against the machine's free memory,
+        before self-play starts (Atari: the replay stores the newest frame alone)."""
+        cfg = self.config
+        stored = probe.frame() if isinstance(probe, games.AtariGame) else probe.observation()
+        _check_memory(replay_bytes(cfg, stored.shape, stored.dtype, probe.num_actions),
+                      f"replay_capacity={cfg.replay_capacity:,}", "replay_capacity")
+        with torch.no_grad():
+            latent = self.network.initial_inference(
+                torch.as_tensor(probe.observation(), dtype=torch.float32)[None]).latent
+        roots = cfg.num_envs
+        if cfg.reanalyze_fraction > 0:  # reanalyze searches K + 1 positions per chosen sample
+            chosen = math.ceil(cfg.reanalyze_fraction * cfg.batch_size)
+            roots = max(roots, chosen * (cfg.num_unroll_steps + 1))
+        _check_memory(search_bytes(roots, cfg.num_simulations, probe.num_actions,
+                                   latent[0].numel()),
+                      f"a search of {cfg.num_simulations:,} simulations for {roots:,} roots",
+                      "num_simulations or num_envs")
+
+    def _build(self, config: MuZeroConfig, state: dict[str, Any] | None) -> None:
         self.network.to(self.device)
         self.optimizer = _optimizer(config, self.network)
         self.train_step = 0
@@ -108,12 +203,15 @@ class Trainer:
         self.recent_returns: deque[float] = deque(maxlen=100)
         self._last_losses: dict[str, float] = {}
         self.reanalyze_s = 0.0  # learner time spent remaking targets, summed like wall_s
+        self.skipped_batches = 0  # non-finite losses skipped (on_nonfinite_loss="skip")
+        self._skipped_in_a_row = 0  # 100 in a row stop the run even when skipping
         self.last_evaluation: dict[str, Any] | None = None  # set by stop callbacks, logged
         self._learn_credit = 0.0  # learner steps owed to the ratio, carried between moves
         self._replay_files = 0  # replay files written (the next file's number)
         self._first_key = 0  # the number of the next self-play game (chunk key)
         self._move_s = self._learn_s = 0.0  # how long the last move / learner step took
-        if resume:
+        self._save_s = 0.0  # how long the last checkpoint took: reserved at the clock's end
+        if state is not None:
             self._restore(state)
         self.selfplay = SelfPlay(config, self.network, self.generator,
                                  seed=config.seed * 1_000_003 + self.episodes,
@@ -131,8 +229,9 @@ class Trainer:
         self._unsaved_bytes = 0
         self._file_ends: deque[tuple[int, int]] = deque()  # (file, global step after it)
         self._observations_out: np.ndarray | None = None  # Atari stacks, reused per batch
-        if resume:
+        if state is not None:
             self._restore_replay()
+        self._stamp = _file_stamp(self.out / "checkpoint.pt")
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -141,10 +240,27 @@ class Trainer:
               log_every: int = 50) -> dict[str, Any]:
         """Run until ``training_steps``, ``max_wall_s`` or ``stop(self)`` says so.
 
-        Ctrl-C (SIGINT) saves a checkpoint and the replay, then returns cleanly.
-        Returns the last metrics line.
+        ``max_wall_s`` counts this call's time, start-up excluded, and holds: a move, learner
+        step or checkpoint that would end past it (judged by how long the last one took) is
+        not started. Ctrl-C (SIGINT) and SIGTERM (``timeout``, SLURM, ``docker stop``) finish
+        the step under way, save a checkpoint and the replay, and return, setting
+        ``self.stopped_by`` to the signal; a second one stops at once (``KeyboardInterrupt``),
+        leaving the last checkpoint as it was. A NaN or infinite loss raises ``Diverged``
+        (``config.on_nonfinite_loss="stop"``) without saving: the checkpoint on disk is the
+        last good one. Returns the last metrics line.
         """
         cfg = self.config
+        if max_wall_s is not None and not (isinstance(max_wall_s, (int, float))
+                                           and math.isfinite(max_wall_s) and max_wall_s > 0):
+            raise ValueError(f"max_wall_s = {max_wall_s!r}: give a finite number of seconds "
+                             "> 0, or None for no limit")
+        if not isinstance(log_every, int) or log_every < 1:
+            raise ValueError(f"log_every = {log_every!r}: give a whole number >= 1")
+        self._lock.acquire()
+        if _file_stamp(self.out / "checkpoint.pt") != self._stamp:
+            self._lock.release()
+            raise ValueError(f"{self.out / 'checkpoint.pt'} was changed by another run since "
+                             "this Trainer read it; make a new Trainer with resume=True")
         # Subnormal floats (below 1e-38) creep into trained weights and make CPU matmuls
         # several times slower: flush them to zero while training (this thread's FPU mode,
         # put back as it was when train returns).
@@ -152,52 +268,62 @@ class Trainer:
         torch.set_flush_denormal(True)
         start = time.perf_counter()
         wall_at_start = self.wall_s
-        interrupted = []
-        previous = signal.getsignal(signal.SIGINT)
-        if _in_main_thread():
-            signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+        self.stopped_by = None
+        signals = _Signals()
         bar = _progress_bar(cfg.training_steps, self.train_step, self.show_progress)
-        last = {}
+        last: dict[str, Any] = {}
+        stopped_early = False
+        save_at_exit = True
 
         def out_of_time(next_piece_s: float) -> bool:
-            # Stop before a move or learner step that would end past the limit, judged by how
-            # long the last one took: the limit is kept, not overrun by one long step.
+            # Stop before a move or learner step that would end past the limit (its own
+            # length judged by the last one, plus the closing checkpoint's).
             self.wall_s = wall_at_start + time.perf_counter() - start
             spent = self.wall_s - wall_at_start
-            return max_wall_s is not None and spent + next_piece_s > max_wall_s
+            return max_wall_s is not None and spent + next_piece_s + self._save_s > max_wall_s
+
+        def go_on() -> bool:
+            return (not stopped_early and signals.received is None
+                    and self.train_step < cfg.training_steps)
 
         try:
-            while (self.train_step < cfg.training_steps and not interrupted
-                   and not out_of_time(self._move_s)):
+            while go_on() and not out_of_time(self._move_s):
                 started = time.perf_counter()
                 self._selfplay_step()
                 self._move_s = time.perf_counter() - started
-                while (self._learn_credit >= 1.0 and not interrupted
-                       and self.train_step < cfg.training_steps
-                       and not out_of_time(self._learn_s)):
+                while self._learn_credit >= 1.0 and go_on() and not out_of_time(self._learn_s):
                     started = time.perf_counter()
-                    self._learn_step()
+                    learned = self._learn_step()
                     self._learn_s = time.perf_counter() - started
                     self._learn_credit -= 1.0
+                    if not learned:
+                        continue
                     bar.update(1)
                     if self.train_step % log_every == 0:
                         last = self._log(bar)
                     if self.train_step % cfg.checkpoint_interval == 0:
                         self.save()
                     if stop is not None and stop(self):  # the callback keeps its own cadence
-                        interrupted.append(False)
-                        break
+                        stopped_early = True
+        except (Diverged, KeyboardInterrupt):
+            save_at_exit = False  # keep the last checkpoint: these weights are suspect / no time
+            raise
         finally:
+            signals.restore()
             torch.set_flush_denormal(flushing)
-            if _in_main_thread():
-                signal.signal(signal.SIGINT, previous)
             bar.close()
             self.wall_s = wall_at_start + time.perf_counter() - start
-            last = self._log(None)
-            self.save()
-            plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
-        if interrupted and interrupted[0]:
-            print(f"interrupted: saved step {self.train_step} to {self.out}", flush=True)
+            try:
+                if save_at_exit:
+                    last = self._log(None)
+                    self.save()
+                    plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
+            finally:
+                self._lock.release()
+        self.stopped_by = signals.received
+        if self.stopped_by is not None:
+            name = signal.Signals(self.stopped_by).name
+            print(f"interrupted ({name}): saved step {self.train_step} to {self.out}", flush=True)
         return last
 
     def _selfplay_step(self) -> None:
@@ -216,7 +342,8 @@ class Trainer:
         if len(self.replay) >= self.config.batch_size and self.replay.can_sample:
             self._learn_credit += self.config.train_ratio * self.config.num_envs
 
-    def _learn_step(self) -> None:
+    def _learn_step(self) -> bool:
+        """One learner step; False when a non-finite loss was skipped (on_nonfinite_loss)."""
         cfg = self.config
         if self.replay.frame_stack is not None and self._observations_out is None:
             shape = (cfg.batch_size, *self.game_info["observation_shape"])
@@ -238,6 +365,10 @@ class Trainer:
         losses = unrolled_loss(self.network, batch.to_torch(self.device),
                                value_loss_weight=cfg.value_loss_weight,
                                reward_loss_weight=cfg.reward_loss_weight)
+        parts = {"loss": losses.total.item(), "value_loss": float(losses.value),
+                 "reward_loss": float(losses.reward), "policy_loss": float(losses.policy)}
+        if not math.isfinite(parts["loss"]):
+            return self._nonfinite(parts)
         self.optimizer.zero_grad(set_to_none=True)
         losses.total.backward()
         self.optimizer.step()
@@ -245,9 +376,24 @@ class Trainer:
         for group in self.optimizer.param_groups:  # exponential decay (pseudocode)
             group["lr"] = _learning_rate(cfg, self.train_step)
         self.replay.update_priorities(batch.indices, losses.new_priorities.cpu().numpy())
-        self._last_losses = {"loss": losses.total.item(), "value_loss": float(losses.value),
-                             "reward_loss": float(losses.reward),
-                             "policy_loss": float(losses.policy)}
+        self._last_losses = parts
+        self._skipped_in_a_row = 0
+        return True
+
+    def _nonfinite(self, parts: dict[str, float]) -> bool:
+        """A NaN/inf loss: skip the batch (weights untouched) or stop, per the config."""
+        self.skipped_batches += 1
+        self._skipped_in_a_row += 1
+        # Skipping helps with a rare bad batch, not with weights that have gone bad.
+        if self.config.on_nonfinite_loss == "skip" and self._skipped_in_a_row < 100:
+            return False
+        saved = _file_stamp(self.out / "checkpoint.pt") is not None
+        kept = (f"{self.out / 'checkpoint.pt'} still holds the last good step"
+                if saved else "no checkpoint was saved before it")
+        why = ", ".join(f"{k} {v:.4g}" for k, v in parts.items())
+        raise Diverged(f"learner step {self.train_step + 1}: the loss is not finite ({why}); "
+                       f"the run stopped and {kept}. Lower learning_rate, or set "
+                       "on_nonfinite_loss=skip to skip such batches")
 
     # --- logging -------------------------------------------------------------------------------
 
@@ -261,6 +407,7 @@ class Trainer:
                 **{k: round(v, 5) for k, v in self._last_losses.items()},
                 **({"reanalyze_s": round(self.reanalyze_s, 2)}
                    if self.config.reanalyze_fraction > 0 else {}),
+                **({"skipped_batches": self.skipped_batches} if self.skipped_batches else {}),
                 **({"evaluation": self.last_evaluation} if self.last_evaluation else {})}
 
     def _log(self, bar: Any) -> dict[str, Any]:
@@ -285,8 +432,15 @@ class Trainer:
 
     def save(self) -> None:
         """New replay chunks, then the checkpoint (atomically, last), then old replay files
-        whose steps the ring has overwritten."""
-        self.out.mkdir(parents=True, exist_ok=True)
+        whose steps the ring has overwritten. Weights that are not finite are never saved."""
+        started = time.perf_counter()
+        bad = [name for name, tensor in self.network.state_dict().items()
+               if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+        if bad:
+            raise Diverged(f"learner step {self.train_step}: the weights {', '.join(bad[:3])} "
+                           "are not finite, so they were not saved; "
+                           f"{self.out / 'checkpoint.pt'} still holds the last good step. "
+                           "Lower learning_rate")
         self._flush_replay()
         save_checkpoint(self.out / "checkpoint.pt", {
             "config": self.config.to_dict(),
@@ -297,25 +451,35 @@ class Trainer:
                          "episodes": self.episodes, "wall_s": self.wall_s,
                          "recent_returns": list(self.recent_returns),
                          "reanalyze_s": self.reanalyze_s, "learn_credit": self._learn_credit,
+                         "skipped_batches": self.skipped_batches,
                          "replay_files": self._replay_files,
                          "next_game_key": self.selfplay.next_key},
             "rng": {"torch": torch.get_rng_state(), "search": self.generator.get_state(),
                     "numpy": _numpy_state(self.rng)},
         })
+        self._stamp = _file_stamp(self.out / "checkpoint.pt")
         overwritten = []
         while self._file_ends and self._file_ends[0][1] <= self.replay.oldest:
             overwritten.append(self._file_ends.popleft()[0])
         self.store.remove(overwritten)
+        self._save_s = time.perf_counter() - started
 
     def _restore(self, state: dict[str, Any]) -> None:
-        self.network.load_state_dict(state["network"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.network.load_state_dict(state["network"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as error:
+            first = str(error).strip().splitlines()[0]
+            raise ValueError(f"{self.out / 'checkpoint.pt'}: the saved weights do not fit the "
+                             f"network its config describes ({first}); the file was changed "
+                             "or comes from another version") from None
         counters = state["counters"]
         self.train_step = counters["train_step"]
         self.env_steps = counters["env_steps"]
         self.episodes = counters["episodes"]
         self.wall_s = counters["wall_s"]
         self.reanalyze_s = counters.get("reanalyze_s", 0.0)
+        self.skipped_batches = counters.get("skipped_batches", 0)
         self._learn_credit = counters.get("learn_credit", 0.0)
         self._replay_files = counters.get("replay_files", 0)
         self._first_key = counters.get("next_game_key", 0)
@@ -387,6 +551,38 @@ def _flushes_subnormals() -> bool:
 
 def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """(inode, size, mtime) of a file, or None: tells whether another run rewrote it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class _Signals:
+    """SIGINT and SIGTERM while training: the first asks the loop to stop and save, a
+    second stops at once. Handlers are installed only in the main thread (Python's rule)
+    and put back by ``restore``."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+        if _in_main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._handle)
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt(f"second {signal.Signals(number).name}: stopped at once")
+        self.received = number
+
+    def restore(self) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}
 
 
 def _progress_bar(total: int, initial: int, show: bool) -> Any:

@@ -1,53 +1,175 @@
 """Command line: ``python -m muzero_lite train|evaluate|play``.
 
     python -m muzero_lite train tictactoe --out runs/ttt [--set num_simulations=50 ...]
-    python -m muzero_lite train tictactoe --out runs/ttt --resume
+    python -m muzero_lite train --resume --out runs/ttt
     python -m muzero_lite train atari:Pong --out runs/pong --max-wall-s 120
+    python -m muzero_lite train gym:Acrobot-v1          # the cartpole preset on Acrobot
+    python -m muzero_lite train --list-keys             # every --set key, default and meaning
     python -m muzero_lite evaluate runs/ttt/checkpoint.pt
     python -m muzero_lite play data/checkpoints/tictactoe.pt
+
+Every error a user can cause (a bad option, a bad value, a missing or damaged file) is one line
+on stderr, ``error: ...``, with exit status 2. A run stopped by Ctrl-C or SIGTERM saves its
+checkpoint and exits with 128 + the signal number (130, 143).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
+import shutil
+import signal
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 import torch
 
 __all__ = ["main"]
 
+PROG = "python -m muzero_lite"
+
+
+class _UsageError(Exception):
+    """An argparse error (unknown option, missing or bad argument), reported in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line, ``error: ... (see '... --help')``, exit 2,
+    instead of the usage block and the error on two lines. ``--help`` is unchanged."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# --- values checked while parsing -----------------------------------------------------------
+
+def _whole_number_at_least_1(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _finite_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
+    return value
+
+
+def _device(text: str) -> torch.device:
+    from muzero_lite.device import check_device
+
+    try:
+        return check_device(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+# --- --version and --list-keys ---------------------------------------------------------------
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("muzero-lite")
+    except PackageNotFoundError:  # run from a source tree that was never pip-installed
+        from muzero_lite import __version__
+
+        return f"{__version__} (not installed)"
+
+
+def format_keys(width: int | None = None) -> str:
+    """Every config key, its default and its meaning, for ``--list-keys``."""
+    from muzero_lite.config import describe_fields
+
+    width = width or min(shutil.get_terminal_size((100, 24)).columns, 100)
+    lines = [*textwrap.wrap("config keys for train --set KEY=VALUE, with their defaults in "
+                            "MuZeroConfig (each preset changes some of them):", width=width),
+             ""]
+    for name, default, meaning in describe_fields():
+        lines.append(f"{name} = {default}")
+        lines.extend(textwrap.wrap(meaning or "(no description)", width=width,
+                                   initial_indent="    ", subsequent_indent="    "))
+    return "\n".join(lines)
+
+
+class _ListKeys(argparse.Action):
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any):
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                         nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(format_keys())
+        parser.exit()
+
+
+# --- the parser ------------------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m muzero_lite",
-                                description="Train, evaluate and play MuZero agents.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog=PROG, description="Train, evaluate and play MuZero agents.",
+                epilog=f"'{PROG} train --list-keys' lists every config key --set can change.")
+    p.add_argument("--version", action="version", version=f"muzero-lite {_version()}")
+    p.add_argument("--list-keys", action=_ListKeys,
+                   help="list every config key (for train --set), its default and meaning")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{train,evaluate,play}")
 
-    t = sub.add_parser("train", help="train a preset from scratch (or --resume a run)")
-    t.add_argument("preset", help="tictactoe, cartpole, connect4, atari, or atari:<Game> "
-                                  "(the atari preset on that game, e.g. atari:Pong)")
-    t.add_argument("--out", default=None, help="run folder (default: runs/<preset>)")
+    t = sub.add_parser("train", help="train a preset or a game from scratch (or --resume a run)")
+    t.add_argument("preset", nargs="?", default=None,
+                   help="a preset: tictactoe, cartpole, connect4, atari; or a game name, "
+                        "played with the preset that suits it: gym:<id> (the cartpole "
+                        "preset, e.g. gym:Acrobot-v1) or atari:<Game> (the atari preset, "
+                        "e.g. atari:Pong). Optional with --resume")
+    t.add_argument("--out", default=None,
+                   help="run folder (default: runs/<preset>, with ':' made '_')")
     t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set num_simulations=50 (repeatable)")
+                   help="override a config field, e.g. --set num_simulations=50 (repeatable; "
+                        "--list-keys lists the keys)")
+    t.add_argument("--list-keys", action=_ListKeys,
+                   help="list every config key, its default and meaning, and exit")
     t.add_argument("--resume", action="store_true",
-                   help="continue from <out>/checkpoint.pt and the replay files in <out>/replay")
-    t.add_argument("--max-wall-s", type=float, default=None,
-                   help="stop after this many seconds of training (a checkpoint is saved)")
-    t.add_argument("--until-perfect", action="store_true",
-                   help="tic-tac-toe: stop as soon as the agent plays perfectly")
-    t.add_argument("--until-return", type=float, default=None, metavar="R",
-                   help="one-player games: stop once 20 greedy episodes average >= R")
-    t.add_argument("--eval-every", type=int, default=500, metavar="N",
-                   help="learner steps between the checks of --until-perfect/--until-return")
-    t.add_argument("--device", default="cpu", help="cpu or cuda")
+                   help="continue the run in --out (its checkpoint.pt and replay files)")
+    t.add_argument("--max-wall-s", type=_seconds, default=None, metavar="S",
+                   help="stop after S seconds of training (a checkpoint is saved)")
+    until = t.add_mutually_exclusive_group()
+    until.add_argument("--until-perfect", action="store_true",
+                       help="tic-tac-toe: stop as soon as the agent plays perfectly")
+    until.add_argument("--until-return", type=_finite_number, default=None, metavar="R",
+                       help="one-player games: stop once 20 greedy episodes average >= R")
+    t.add_argument("--eval-every", type=_whole_number_at_least_1, default=500, metavar="N",
+                   help="learner steps between two checks of --until-perfect or "
+                        "--until-return (default 500)")
+    t.add_argument("--device", type=_device, default="cpu",
+                   help="cpu (default), cuda, cuda:N or mps")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="evaluate a checkpoint")
     e.add_argument("checkpoint")
-    e.add_argument("--games", type=int, default=100, help="games per opponent and side")
-    e.add_argument("--simulations", type=int, default=None,
+    e.add_argument("--games", type=_whole_number_at_least_1, default=None, metavar="N",
+                   help="two-player games: games per opponent and side (default 100); "
+                        "one-player games: greedy episodes (default 20)")
+    e.add_argument("--simulations", type=_whole_number_at_least_1, default=None, metavar="N",
                    help="search simulations per move (default: the checkpoint's config)")
     e.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
 
@@ -55,12 +177,28 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("checkpoint")
     q.add_argument("--as", dest="side", choices=["x", "o"], default="x",
                    help="x moves first (default), o moves second")
-    q.add_argument("--simulations", type=int, default=None)
+    q.add_argument("--simulations", type=_whole_number_at_least_1, default=None, metavar="N",
+                   help="search simulations per move (default: the checkpoint's config)")
     return p
 
 
+# --- main ------------------------------------------------------------------------------------
+
+def _fail(message: str, code: int = 2) -> int:
+    """Print ``message`` as one line on stderr; return the exit status."""
+    text = "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    print(text, file=sys.stderr, flush=True)
+    return code
+
+
 def main(argv: Sequence[str] | None = None, input_fn: Callable[[str], str] = input) -> int:
-    args = _parser().parse_args(argv)
+    """Run the command line; return the exit status (0, 2 for any error, 128 + signal)."""
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as err:
+        return _fail(f"error: {err}")
+    except SystemExit as done:  # --help, --version, --list-keys
+        return done.code if isinstance(done.code, int) else 0
     torch.set_num_threads(1)  # the lockstep search is fastest on one thread (DESIGN.md)
     try:
         if args.command == "train":
@@ -68,27 +206,117 @@ def main(argv: Sequence[str] | None = None, input_fn: Callable[[str], str] = inp
         if args.command == "evaluate":
             return _evaluate(args)
         return _play(args, input_fn)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt as err:  # a second Ctrl-C or SIGTERM in a run; Ctrl-C elsewhere
+        # 128 + the signal: 130 for Ctrl-C, 143 for a second SIGTERM (the Trainer sets .signal)
+        number = int(getattr(err, "signal", signal.SIGINT))
+        what = f"interrupted ({err})" if str(err) else "interrupted"
+        out = getattr(args, "run_folder", None)
+        if out is not None and (out / "checkpoint.pt").is_file():
+            what += (f": {out} keeps its last complete checkpoint; continue with: "
+                     f"{PROG} train --resume --out {out}")
+        return _fail(what, 128 + number)
+    except (ValueError, OSError) as err:  # FileNotFoundError, PermissionError, ... are OSErrors
+        return _fail(f"error: {_message(err)}")
+    except (MemoryError, torch.OutOfMemoryError) as err:
+        where = "GPU" if isinstance(err, torch.OutOfMemoryError) else "CPU"
+        return _fail(f"error: out of {where} memory; lower batch_size, num_envs or "
+                     "replay_capacity (--set)")
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror and err.filename is not None:
+        return f"{err.filename}: {err.strerror}"  # "[Errno 13] Permission denied: 'x'" shortened
+    return str(err) or type(err).__name__
+
+
+def _folder_name(name: str) -> str:
+    """A folder name safe on any file system: gym:Acrobot-v1 -> gym_Acrobot-v1."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "run"
+
+
+def _saved_run(out: Path) -> tuple[str, int]:
+    """The game and number of players of the run saved in ``out`` (for --resume)."""
+    from muzero_lite.checkpoint import load_checkpoint
+
+    path = out / "checkpoint.pt"
+    if not out.is_dir():
+        raise ValueError(f"--resume: there is no run folder {out}")
+    if not path.is_file():
+        raise ValueError(f"--resume: {out} holds no run to resume (no checkpoint.pt); start "
+                         f"one with: {PROG} train <preset> --out {out}")
+    state = load_checkpoint(path)
+    try:
+        game, players = state["config"]["game"], int(state["game"]["num_players"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{path} is not a complete muzero-lite checkpoint (no config or "
+                         "game)") from None
+    return game, players
+
+
+def _num_players(game: str) -> int:
+    from muzero_lite import games
+
+    probe = games.make(game)
+    try:
+        return probe.num_players
+    finally:
+        probe.close()
+
+
+def _check_stop_rule(args: argparse.Namespace, game: str, players: int) -> None:
+    """--until-perfect needs a game with a perfect-play check, --until-return a one-player
+    game: refused before the run starts, not at its first check."""
+    from muzero_lite.evaluate import PERFECT_PLAY_GAMES
+
+    perfect = game in PERFECT_PLAY_GAMES
+    if args.until_perfect and not perfect:
+        hint = "; for a one-player game use --until-return R" if players == 1 else ""
+        raise ValueError("--until-perfect needs a game whose perfect play can be checked "
+                         f"({', '.join(PERFECT_PLAY_GAMES)}), not {game}{hint}")
+    if args.until_return is not None and players != 1:
+        hint = "; use --until-perfect" if perfect else ""
+        raise ValueError(f"--until-return is for one-player games; {game} has two players{hint}")
 
 
 def _train(args: argparse.Namespace) -> int:
-    from muzero_lite.config import parse_overrides, preset
-    from muzero_lite.training import Trainer
+    from muzero_lite.config import parse_overrides, preset, preset_for
 
-    out = Path(args.out or f"runs/{args.preset}")
     overrides = parse_overrides(args.overrides)
+    name = args.preset
+    if name is not None:
+        preset_for(name)  # an unknown name is refused first, with the closest preset
     if args.resume:
         if overrides:
             raise ValueError("--resume continues with the saved config; drop --set")
-        trainer = Trainer(None, out, resume=True, device=args.device,
-                          progress=not args.no_progress)
+        if args.out is None and name is None:
+            raise ValueError("--resume needs the run folder: --resume --out DIR")
+        out = Path(args.out or f"runs/{_folder_name(name)}")
+        game, players = _saved_run(out)
+        if name is not None:
+            wanted = preset(name).game
+            if wanted != game:
+                raise ValueError(f"{out} holds a {game} run, not {wanted}; drop the name to "
+                                 f"resume it ({PROG} train --resume --out {out})")
+        config = None
     else:
+        if name is None:
+            raise ValueError("train needs a preset (tictactoe, cartpole, connect4, atari) or a "
+                             f"game name (gym:<id>, atari:<Game>), or --resume --out DIR; see "
+                             f"'{PROG} train --help'")
+        config = preset(name, **overrides)
+        out = Path(args.out or f"runs/{_folder_name(name)}")
         if (out / "checkpoint.pt").exists():
             raise ValueError(f"{out} already holds a run: pass --resume, or another --out")
-        trainer = Trainer(preset(args.preset, **overrides), out, device=args.device,
-                          progress=not args.no_progress)
+        game, players = config.game, _num_players(config.game)
+    _check_stop_rule(args, game, players)
+
+    from muzero_lite.training import Trainer
+
+    if config is not None and preset_for(name) != name:
+        print(f"settings: the {preset_for(name)} preset, playing {config.game}", flush=True)
+    args.run_folder = out  # for the message if a second Ctrl-C escapes
+    trainer = Trainer(config, out, resume=args.resume, device=args.device,
+                      progress=not args.no_progress)
     stop = None
     if args.until_perfect:
         from muzero_lite.evaluate import perfect_play_stop
@@ -99,7 +327,20 @@ def _train(args: argparse.Namespace) -> int:
     last = trainer.train(max_wall_s=args.max_wall_s, stop=stop)
     print(json.dumps(last))
     print(f"run folder: {out} (checkpoint.pt, metrics.jsonl, curves.png)")
+    stopped_by = getattr(trainer, "stopped_by", None)  # a signal number, set by train()
+    if stopped_by is not None:
+        signame = _signal_name(stopped_by)
+        return _fail(f"stopped by {signame}: step {trainer.train_step} is saved in {out}; "
+                     f"continue with: {PROG} train --resume --out {out}",
+                     128 + int(stopped_by))
     return 0
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -121,10 +121,27 @@ class Agent:
 
 
 def load_agent(path: str | Path, device: str | torch.device = "cpu") -> Agent:
-    """An agent from a checkpoint written by the trainer (loaded with weights_only=True)."""
+    """An agent from a checkpoint written by the trainer (loaded with weights_only=True).
+
+    A file that is not such a checkpoint raises FileNotFoundError or ValueError, with a
+    one-line message naming the file (never torch's long error text)."""
     state = load_checkpoint(path, device=device)
-    config = MuZeroConfig.from_dict(state["config"])
-    game = state["game"]
-    network = network_for(config, game["observation_shape"], game["num_actions"])
-    network.load_state_dict(state["network"])
-    return Agent(network.to(device), config, game["num_players"])
+    try:
+        config = MuZeroConfig.from_dict(state["config"])
+        game = state["game"]
+        shape, num_actions = game["observation_shape"], int(game["num_actions"])
+        num_players = int(game["num_players"])
+        weights = state["network"]
+    except (KeyError, TypeError, AttributeError) as err:
+        what = f"no {err} entry" if isinstance(err, KeyError) else "a damaged entry"
+        raise ValueError(f"{path} is not a complete muzero-lite checkpoint ({what})") from None
+    except ValueError as err:  # the config's values are refused, with the field named
+        raise ValueError(f"{path} holds a config this version refuses: {err}") from err
+    network = network_for(config, shape, num_actions)
+    try:
+        network.load_state_dict(weights)
+    except (RuntimeError, TypeError, AttributeError) as err:  # torch: size mismatch, missing keys
+        raise ValueError(f"{path}: the saved weights do not fit the network its config "
+                         "describes (the file was changed, or comes from another version of "
+                         "muzero-lite)") from err
+    return Agent(network.to(device), config, num_players)

@@ -147,6 +147,8 @@ def _validate(c: MuZeroConfig) -> None:
         v = getattr(c, name)
         if not _is_int(v) or v < 0:
             _fail(name, v, "a whole number >= 0")
+    if c.seed >= 2**32:  # numpy, torch and gymnasium all take it (and seed * 1e6 fits 64 bits)
+        _fail("seed", c.seed, "a whole number below 2**32")
     unit_interval = ("discount", "exploration_fraction", "reanalyze_fraction", "momentum",
                      "lr_decay_rate")
     for name in unit_interval:

@@ -11,6 +11,8 @@ opponent, so each reachable line of play is tried once.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -268,6 +270,9 @@ def greedy_returns(agent: Any, episodes: int = 20, num_simulations: int | None =
     search per step for all unfinished episodes)."""
     from muzero_lite import games as games_module
 
+    _check_count("episodes", episodes)
+    _check_count("num_simulations", num_simulations, none_ok=True)
+
     envs = [games_module.make(agent.config.game, seed=seed + i) for i in range(episodes)]
     totals = [0.0] * episodes
     steps = [0] * episodes
@@ -291,6 +296,8 @@ def evaluate_agent(agent: Any, games: int | None = None,
     the mean greedy return."""
     from muzero_lite import games as games_module
 
+    _check_count("games", games, none_ok=True)
+    _check_count("num_simulations", num_simulations, none_ok=True)
     name = agent.config.game
     if agent.num_players == 1:
         returns = greedy_returns(agent, games or 20, num_simulations)
@@ -337,12 +344,20 @@ def format_report(report: dict[str, Any]) -> str:
     return text
 
 
+PERFECT_PLAY_GAMES = ("tictactoe",)  # the games whose perfect play perfect_play_check knows
+
+
 def perfect_play_stop(every: int = 250) -> Callable[[Any], bool]:
     """A ``Trainer.train(stop=...)`` callback: every ``every`` learner steps, run the
-    perfect-play check with the current network; stop once it passes."""
+    perfect-play check with the current network; stop once it passes (tic-tac-toe only)."""
     from muzero_lite.agent import Agent
 
+    _check_count("every", every)
+
     def stop(trainer: Any) -> bool:
+        if trainer.config.game not in PERFECT_PLAY_GAMES:
+            raise ValueError("perfect_play_stop checks tic-tac-toe only, not "
+                             f"{trainer.config.game}; use mean_return_stop for one-player games")
         if trainer.train_step % every:
             return False
         agent = Agent(trainer.network, trainer.config, 2)
@@ -359,7 +374,16 @@ def mean_return_stop(goal: float, every: int = 1000, episodes: int = 20) -> Call
     steps, play ``episodes`` greedy episodes; stop once their mean return reaches ``goal``."""
     from muzero_lite.agent import Agent
 
+    if (not isinstance(goal, numbers.Real) or isinstance(goal, bool)
+            or not math.isfinite(goal)):
+        raise ValueError(f"goal must be a finite number, got {goal!r}")
+    _check_count("every", every)
+    _check_count("episodes", episodes)
+
     def stop(trainer: Any) -> bool:
+        if getattr(trainer, "game_info", {}).get("num_players", 1) != 1:
+            raise ValueError("mean_return_stop is for one-player games, not "
+                             f"{trainer.config.game}; use perfect_play_stop for tic-tac-toe")
         if trainer.train_step % every:
             return False
         agent = Agent(trainer.network, trainer.config, 1)
@@ -370,3 +394,12 @@ def mean_return_stop(goal: float, every: int = 1000, episodes: int = 20) -> Call
         return float(np.mean(returns)) >= goal
 
     return stop
+
+
+def _check_count(name: str, value: Any, none_ok: bool = False) -> None:
+    """Refuse a count below 1 (or not a whole number), naming the argument."""
+    if value is None and none_ok:
+        return
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        allowed = "a whole number >= 1" + (" or None" if none_ok else "")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")

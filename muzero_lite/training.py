@@ -29,6 +29,7 @@ import json
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -43,16 +44,19 @@ from muzero_lite import games
 from muzero_lite.agent import network_for
 from muzero_lite.checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from muzero_lite.config import MuZeroConfig
+from muzero_lite.device import check_device
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.reanalyze import reanalyze_batch
 from muzero_lite.replay import Chunk, ChunkStore, FrameStack, ReplayBuffer
 from muzero_lite.run_lock import RunLock
 from muzero_lite.selfplay import SelfPlay
 
-__all__ = ["Diverged", "Trainer", "check_device", "plot_curves", "read_metrics", "replay_bytes",
+__all__ = ["Diverged", "Trainer", "plot_curves", "read_metrics", "replay_bytes",
            "search_bytes"]
 
 _FLUSH_BYTES = 64 << 20  # new chunks wait in memory up to this size, then go to one file
+_WITHOUT_REPLAY = ("resume without the replay (--resume --drop-replay, or drop_replay=True): "
+                   "weights, optimizer and counters are kept and self-play refills it")
 
 
 def replay_bytes(config: MuZeroConfig, frame_shape: tuple[int, ...], frame_dtype: np.dtype,
@@ -80,28 +84,6 @@ def _check_memory(needed: int, what: str, lower: str) -> None:
                          f"available; lower {lower}")
 
 
-def check_device(device: str | torch.device) -> torch.device:
-    """``device`` as a ``torch.device``, or a one-line ``ValueError`` if it is not one this
-    machine has (``"gpu"`` is not a torch device; ``"cuda"`` needs CUDA)."""
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"unknown device {device!r}: use cpu, cuda, cuda:<index> or mps"
-                         ) from None
-    if parsed.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r}: CUDA is not available on this machine "
-                             "(torch sees no GPU); use cpu")
-        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
-            raise ValueError(f"device {device!r}: this machine has "
-                             f"{torch.cuda.device_count()} CUDA device(s)")
-    elif parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {device!r}: MPS is not available on this machine; use cpu")
-    elif parsed.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device {device!r} is not supported: use cpu, cuda or mps")
-    return parsed
-
-
 class Diverged(ValueError):
     """The loss became NaN or infinite; the checkpoint on disk is the last good one."""
 
@@ -110,7 +92,8 @@ class Trainer:
     """Self-play + learner for one run. ``Trainer(config, out).train()`` runs the budget."""
 
     def __init__(self, config: MuZeroConfig | None, out_dir: str | Path, resume: bool = False,
-                 device: str | torch.device = "cpu", progress: bool = True):
+                 device: str | torch.device = "cpu", progress: bool = True,
+                 drop_replay: bool = False):
         # Everything a user typed is checked before the folder is touched, so a corrected
         # retry is never refused with "already holds a run".
         self.out = Path(out_dir)
@@ -149,7 +132,7 @@ class Trainer:
         self._lock = RunLock(self.out)
         self._lock.acquire()
         try:
-            self._build(config, state if resume else None)
+            self._build(config, state if resume else None, drop_replay)
         finally:
             self._lock.release()
 
@@ -193,7 +176,8 @@ class Trainer:
                       f"a search of {cfg.num_simulations:,} simulations for {roots:,} roots",
                       "num_simulations or num_envs")
 
-    def _build(self, config: MuZeroConfig, state: dict[str, Any] | None) -> None:
+    def _build(self, config: MuZeroConfig, state: dict[str, Any] | None,
+               drop_replay: bool) -> None:
         self.network.to(self.device)
         self.optimizer = _optimizer(config, self.network)
         self.train_step = 0
@@ -211,6 +195,8 @@ class Trainer:
         self._first_key = 0  # the number of the next self-play game (chunk key)
         self._move_s = self._learn_s = 0.0  # how long the last move / learner step took
         self._save_s = 0.0  # how long the last checkpoint took: reserved at the clock's end
+        self._first_loss: float | None = None  # for the one-time "loss grew 100x" warning
+        self._loss_warned = False
         if state is not None:
             self._restore(state)
         self.selfplay = SelfPlay(config, self.network, self.generator,
@@ -229,7 +215,17 @@ class Trainer:
         self._unsaved_bytes = 0
         self._file_ends: deque[tuple[int, int]] = deque()  # (file, global step after it)
         self._observations_out: np.ndarray | None = None  # Atari stacks, reused per batch
-        if state is not None:
+        for leftover in self.out.glob(".*.tmp"):  # atomic writes a kill -9 cut short
+            leftover.unlink(missing_ok=True)
+        if state is not None and drop_replay:
+            # Asked for: the replay files are damaged or lost. Weights, optimizer and counters
+            # are kept; self-play refills the replay, and the old files are deleted so the new
+            # ones (numbered from 0 again) cannot be mixed with them.
+            self.store.remove(self.store.numbers())
+            self.store.remove_leftovers(keep_below=0)
+            (self.out / "replay.npz").unlink(missing_ok=True)
+            self._replay_files = 0
+        elif state is not None:
             self._restore_replay()
         self._stamp = _file_stamp(self.out / "checkpoint.pt")
 
@@ -378,6 +374,8 @@ class Trainer:
         self.replay.update_priorities(batch.indices, losses.new_priorities.cpu().numpy())
         self._last_losses = parts
         self._skipped_in_a_row = 0
+        if self._first_loss is None:
+            self._first_loss = parts["loss"]
         return True
 
     def _nonfinite(self, parts: dict[str, float]) -> bool:
@@ -417,7 +415,20 @@ class Trainer:
             f.write(json.dumps(line) + "\n")
         if bar is not None:
             bar.set_postfix(ret=line["mean_return"], loss=line.get("loss"), refresh=False)
+        self._watch_loss(line.get("loss"))
         return line
+
+    def _watch_loss(self, loss: float | None) -> None:
+        """Say once if a logged loss is 100-fold this session's first learner step's loss:
+        finite, so the run goes on, but usually a learning rate far too high."""
+        if loss is None or self._first_loss is None or self._loss_warned:
+            return
+        if loss > 100 * max(self._first_loss, 1e-3):
+            self._loss_warned = True
+            print(f"warning: at learner step {self.train_step} the loss is {loss:.4g}, over "
+                  f"100x its first {self._first_loss:.4g}: training may be diverging "
+                  f"(learning_rate = {self.config.learning_rate:g})", file=sys.stderr,
+                  flush=True)
 
     # --- checkpoints ---------------------------------------------------------------------------
 
@@ -494,14 +505,15 @@ class Trainer:
         if (self.out / "replay.npz").exists():
             raise ValueError(
                 f"{self.out / 'replay.npz'} is a replay from an older muzero-lite, which this "
-                "version cannot read; delete it to resume the run with an empty replay")
+                f"version cannot read; {_WITHOUT_REPLAY}")
         self.store.remove_leftovers(keep_below=self._replay_files)
         numbers = self.store.numbers()
         if self._replay_files and (not numbers or numbers[-1] != self._replay_files - 1):
             raise ValueError(f"{self.store.path(self._replay_files - 1)} is missing: the "
-                             f"checkpoint covers {self._replay_files} replay files")
+                             f"checkpoint covers {self._replay_files} replay files; restore "
+                             f"it, or {_WITHOUT_REPLAY}")
         for number in numbers:
-            for chunk in self.store.read(number):
+            for chunk in self.store.read(number, advice=_WITHOUT_REPLAY):
                 self.replay.add_chunk(chunk)
             self._file_ends.append((number, self.replay.written))
         self.replay.close_live_games()
@@ -576,7 +588,9 @@ class _Signals:
 
     def _handle(self, number: int, frame: Any) -> None:
         if self.received is not None:
-            raise KeyboardInterrupt(f"second {signal.Signals(number).name}: stopped at once")
+            stop = KeyboardInterrupt(f"second {signal.Signals(number).name}: stopped at once")
+            stop.signal = number  # the CLI exits with 128 + this
+            raise stop
         self.received = number
 
     def restore(self) -> None:

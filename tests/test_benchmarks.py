@@ -54,3 +54,11 @@ def test_reanalyze_gain_refuses_bad_arguments():
     done = subprocess.run([sys.executable, "benchmarks/reanalyze_gain.py", "--fraction", "0"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "--fraction must be in (0, 1]" in done.stderr
+
+
+def test_crash_drill_kills_resumes_and_checks_the_invariants():
+    result = run_script("benchmarks/crash_drill.py", "--kills", "2", "--seed", "1")
+    assert result["benchmark"] == "crash_drill" and result["invariants_held"] == 2
+    steps = result["train_step_after_each"]
+    assert steps == sorted(steps) and steps[0] > 0
+    assert result["kills_that_left_a_stale_lock"] == 2  # kill -9 cannot clean up; resume did

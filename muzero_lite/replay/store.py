@@ -60,8 +60,9 @@ class ChunkStore:
 
         atomic_write(self.path(number), save)
 
-    def read(self, number: int) -> list[Chunk]:
-        """The chunks of file ``number``; a damaged file is named in the error."""
+    def read(self, number: int, advice: str = "restore it from a copy") -> list[Chunk]:
+        """The chunks of file ``number``; a damaged file is named in the error, with
+        ``advice`` on what to do."""
         path = self.path(number)
         try:
             with np.load(path, allow_pickle=False) as npz:
@@ -75,8 +76,10 @@ class ChunkStore:
                                     first=first, game_over=game_over, done=done))
             return chunks
         except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as error:
-            raise ValueError(f"{path} is not a readable replay file ({error}); delete it and "
-                             "the files after it to resume from the replay before it") from error
+            what = str(error).strip().splitlines()[0] if str(error).strip() else type(
+                error).__name__
+            raise ValueError(f"{path} is not a readable replay file ({what}); {advice}"
+                             ) from None
 
     def remove(self, numbers: list[int]) -> None:
         for number in numbers:

@@ -150,6 +150,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="list every config key, its default and meaning, and exit")
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --out (its checkpoint.pt and replay files)")
+    t.add_argument("--drop-replay", action="store_true",
+                   help="with --resume: start the replay afresh (its files are damaged or "
+                        "lost); weights, optimizer and counters are kept")
     t.add_argument("--max-wall-s", type=_seconds, default=None, metavar="S",
                    help="stop after S seconds of training (a checkpoint is saved)")
     until = t.add_mutually_exclusive_group()
@@ -288,6 +291,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         if overrides:
             raise ValueError("--resume continues with the saved config; drop --set")
+    elif args.drop_replay:
+        raise ValueError("--drop-replay goes with --resume")
+    if args.resume:
         if args.out is None and name is None:
             raise ValueError("--resume needs the run folder: --resume --out DIR")
         out = Path(args.out or f"runs/{_folder_name(name)}")
@@ -316,7 +322,7 @@ def _train(args: argparse.Namespace) -> int:
         print(f"settings: the {preset_for(name)} preset, playing {config.game}", flush=True)
     args.run_folder = out  # for the message if a second Ctrl-C escapes
     trainer = Trainer(config, out, resume=args.resume, device=args.device,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, drop_replay=args.drop_replay)
     stop = None
     if args.until_perfect:
         from muzero_lite.evaluate import perfect_play_stop

@@ -187,9 +187,10 @@ class FakeTrainer:
     stopped_by: int | None = None
     raise_in_train: BaseException | None = None
 
-    def __init__(self, config, out, resume=False, device="cpu", progress=True):
+    def __init__(self, config, out, resume=False, device="cpu", progress=True,
+                 drop_replay=False):
         FakeTrainer.made.append({"config": config, "out": Path(out), "resume": resume,
-                                 "device": device})
+                                 "device": device, "drop_replay": drop_replay})
         self.out = Path(out)
         self.train_step = 7
 

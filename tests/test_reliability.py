@@ -155,17 +155,21 @@ def test_a_torn_metrics_line_does_not_swallow_the_next_one(tmp_path):
 
 
 def test_a_damaged_replay_file_is_named_with_what_to_do(tmp_path):
-    Trainer(tiny(training_steps=3), tmp_path, progress=False).train()
+    Trainer(tiny(training_steps=1000), tmp_path, progress=False).train(
+        stop=lambda trainer: trainer.train_step == 3)
     damaged = sorted((tmp_path / "replay").glob("chunks-*.npz"))[0]
     damaged.write_bytes(damaged.read_bytes()[:100])  # truncated
     with pytest.raises(ValueError, match=f"{damaged.name} is not a readable replay file.*"
                                          "drop-replay") as caught:
         Trainer(None, tmp_path, resume=True, progress=False)
     assert "\n" not in str(caught.value)
-    resumed = Trainer(None, tmp_path, resume=True, progress=False, drop_replay=True)
-    assert resumed.train_step == 3 and len(resumed.replay) == 0
-    assert not list((tmp_path / "replay").glob("chunks-*.npz"))
-    resumed.train(max_wall_s=3.0)  # refills and learns on
+    from muzero_lite.__main__ import main
+
+    assert main(["train", "--drop-replay", "tictactoe", "--out", str(tmp_path)]) == 2
+    assert main(["train", "--resume", "--drop-replay", "--out", str(tmp_path),
+                 "--max-wall-s", "3", "--no-progress"]) == 0  # refills and learns on
+    saved = load_checkpoint(tmp_path / "checkpoint.pt")["counters"]
+    assert saved["train_step"] > 3 and saved["replay_files"] >= 1
 
 
 def test_a_missing_replay_file_is_named_with_what_to_do(tmp_path):

@@ -225,6 +225,7 @@ class Trainer:
             self.store.remove_leftovers(keep_below=0)
             (self.out / "replay.npz").unlink(missing_ok=True)
             self._replay_files = 0
+            self._learn_credit = 0.0  # owed to positions that are gone
         elif state is not None:
             self._restore_replay()
         self._stamp = _file_stamp(self.out / "checkpoint.pt")
@@ -287,7 +288,8 @@ class Trainer:
                 started = time.perf_counter()
                 self._selfplay_step()
                 self._move_s = time.perf_counter() - started
-                while self._learn_credit >= 1.0 and go_on() and not out_of_time(self._learn_s):
+                while (self._learn_credit >= 1.0 and self._can_learn() and go_on()
+                       and not out_of_time(self._learn_s)):
                     started = time.perf_counter()
                     learned = self._learn_step()
                     self._learn_s = time.perf_counter() - started
@@ -335,8 +337,11 @@ class Trainer:
             self.episodes += 1
             self.recent_returns.append(episode.episode_return)
         self.env_steps += self.config.num_envs
-        if len(self.replay) >= self.config.batch_size and self.replay.can_sample:
+        if self._can_learn():
             self._learn_credit += self.config.train_ratio * self.config.num_envs
+
+    def _can_learn(self) -> bool:
+        return len(self.replay) >= self.config.batch_size and self.replay.can_sample
 
     def _learn_step(self) -> bool:
         """One learner step; False when a non-finite loss was skipped (on_nonfinite_loss)."""

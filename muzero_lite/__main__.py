@@ -202,7 +202,7 @@ def main(argv: Sequence[str] | None = None, input_fn: Callable[[str], str] = inp
         return _fail(f"error: {err}")
     except SystemExit as done:  # --help, --version, --list-keys
         return done.code if isinstance(done.code, int) else 0
-    torch.set_num_threads(1)  # the lockstep search is fastest on one thread (DESIGN.md)
+    torch.set_num_threads(1)  # lockstep search: fastest on 1 thread (ARCHITECTURE.md, Conventions)
     try:
         if args.command == "train":
             return _train(args)

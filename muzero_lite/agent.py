@@ -58,7 +58,7 @@ def search_config(config: MuZeroConfig, two_player: bool, noise: bool,
 def run_search(network: MuZeroNetwork, observations: np.ndarray, legal_mask: np.ndarray,
                config: SearchConfig, generator: torch.Generator | None = None) -> SearchResult:
     """Search from B observations at once: one initial inference, then one batched
-    recurrent inference per simulation for all B trees (DESIGN.md, search contract).
+    recurrent inference per simulation for all B trees (ARCHITECTURE.md, "Contracts").
 
     The hot path trusts what it builds itself: the search's actions are in range by
     construction (it picks among the network's own A logits), so the network skips its

@@ -270,7 +270,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         # 1 of 3 seeds played perfectly within 600 s; with 100, seed 0 did in 447 s. Paper: 800.
         num_simulations=100,
         discount=1.0,  # board games are undiscounted
-        dirichlet_alpha=1.0,  # ~10 / legal moves (9), as the paper's 0.3 chess / 0.03 Go scale
+        dirichlet_alpha=1.0,  # ~10 / legal moves (9): a rule of thumb (AlphaZero: 0.3 chess)
         value_bounds=(-1.0, 1.0),  # outcomes are -1, 0, +1: seed min-max with them
         # T = 1 for the whole game (paper: the first 30 moves of chess/Go, i.e. also most of a
         # game). Greedy after 4 moves left ~500 distinct positions in 20,000 stored ones.

@@ -453,9 +453,10 @@ class ResNetNetwork(MuZeroNetwork):
 
     Heads: 1x1 conv to ``reduced_channels`` planes, BN, ReLU, flatten, one linear layer.
 
-    The action plane is filled with ``(a + 1) / A`` (paper, Atari: "an action is encoded
-    as a simple bias plane, scaled as a/18"; the + 1 keeps action 0 apart from an all-zero
-    plane), so it lies in (0, 1] like the scaled hidden state.
+    The action plane is filled with ``(a + 1) / A``: one plane whatever the number of actions,
+    in (0, 1] like the scaled hidden state (the + 1 keeps action 0 apart from an all-zero
+    plane). The paper gives g the action one-hot, tiled into planes; its a/18 bias planes are
+    the action history that h reads. Chapter 01 says what this choice costs.
 
     uint8 observations are taken to be image pixels and divided by 255 (the paper's Atari
     frames); other dtypes are only cast to float32. Give board planes as float or bool.

@@ -61,7 +61,7 @@ def h_inv(y: Tensor, eps: float = DEFAULT_EPS) -> Tensor:
     """The exact inverse of ``h``: ``h_inv(h(x)) == x`` up to rounding.
 
     Solving ``y = sqrt(|x| + 1) - 1 + eps |x|`` for ``t = sqrt(|x| + 1)`` gives the quadratic
-    ``eps t^2 + t - (|y| + 1 + eps) = 0``, whose positive root is the paper's closed form
+    ``eps t^2 + t - (|y| + 1 + eps) = 0``, whose positive root is Pohlen et al. (2018)'s closed form
 
         t = (sqrt(1 + 4 eps (|y| + 1 + eps)) - 1) / (2 eps),   x = sign(y) * (t^2 - 1).
 

@@ -5,7 +5,7 @@
     while not game.terminal():
         game.step(game.legal_actions()[0])
 
-Games know nothing of networks or search (DESIGN.md: dependencies point one way).
+Games know nothing of networks or search (ARCHITECTURE.md, "Module map": dependencies go one way).
 """
 
 from __future__ import annotations

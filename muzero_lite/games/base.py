@@ -162,7 +162,7 @@ class BoardGame(Game):
 
     Rewards: +1 to the player whose move completes a line, 0 for every other move (a draw
     included). Because the winning move ends the game, the loser never gets a -1; the search
-    sees the loss as the opponent's +1 one ply later (negamax backup, DESIGN.md "Backup").
+    sees the loss as the opponent's +1 one ply later (negamax backup, ARCHITECTURE.md "Algorithm").
     """
 
     rows: int

@@ -18,7 +18,7 @@ Conventions (they let the batched search reproduce these visit counts exactly):
 * Values are negamax in two-player search: a node's value is from the view of its own player to
   move; the reward on an edge is from the view of the player who moved (the parent's player).
   So Q(s,a) = r(s,a) + gamma * V(child) with one player, r(s,a) - gamma * V(child) with two.
-* An unvisited edge has Q̄ = 0 (DESIGN.md). The pseudocode instead passes 0 through the
+* An unvisited edge has Q̄ = 0 (ARCHITECTURE.md, "Algorithm"). The pseudocode passes 0 through the
   normaliser, giving (0 - min) / (max - min); we do not.
 * Ties go to the first action with the maximal score. Illegal root actions score -inf.
 * The min-max statistics see every parent-view Q recomputed during backup, for every edge on

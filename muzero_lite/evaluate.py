@@ -315,6 +315,11 @@ def evaluate_agent(agent: Any, games: int | None = None,
     opponents: dict[str, Player] = {"random": random_player(0)}
     if name == "tictactoe":
         opponents["minimax"] = minimax_player(seed=0)
+    if name == "connect4":
+        from muzero_lite.alphabeta import alphabeta_player
+
+        opponents[f"alphabeta{ALPHABETA_DEPTH}"] = alphabeta_player(ALPHABETA_DEPTH, seed=0)
+        make_game = _random_openings(make_game, OPENING_MOVES, seed=0)
     table = {opp: {side: play_match(make_game, player, fn, n, agent_plays=i)
                    for i, side in enumerate("XO")}
              for opp, fn in opponents.items()}
@@ -323,7 +328,29 @@ def evaluate_agent(agent: Any, games: int | None = None,
         for opp, sides in table.items()}}
     if name == "tictactoe":
         report["perfect_play"] = perfect_play_check(make_game, player).as_dict()
+    if name == "connect4":
+        from muzero_lite.alphabeta import tactics_check
+
+        report["opening_moves"] = OPENING_MOVES
+        report["tactics"] = tactics_check(player, count=200, seed=0).as_dict()
     return report
+
+
+ALPHABETA_DEPTH = 4  # the Connect Four yardstick: alpha-beta 4 plies deep, heuristic beyond
+OPENING_MOVES = 2  # Connect Four games open with 2 random moves, so they differ
+
+
+def _random_openings(make_game: Callable[[], Game], moves: int, seed: int) -> Callable[[], Game]:
+    """``make_game`` followed by ``moves`` random moves, different for every game."""
+    rng = np.random.default_rng(seed)
+
+    def make() -> Game:
+        game = make_game()
+        for _ in range(moves):
+            game.step(int(rng.choice(game.legal_actions())))
+        return game
+
+    return make
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -334,6 +361,12 @@ def format_report(report: dict[str, Any]) -> str:
     rows = {opp: {side: Record(*wdl) for side, wdl in sides.items()}
             for opp, sides in report["table"].items()}
     text = f"{report['game']}: {report['games_per_side']} games per side\n" + format_table(rows)
+    if "tactics" in report:
+        t = report["tactics"]
+        text += (f"\n(games open with {report['opening_moves']} random moves)"
+                 f"\ntactics: took an immediate win in {t['wins_taken']}/{t['win_positions']} "
+                 f"positions, blocked a single threat in {t['blocks_made']}/"
+                 f"{t['block_positions']}")
     if "perfect_play" in report:
         p = report["perfect_play"]
         verdict = "PERFECT" if p["perfect"] else "not perfect"

@@ -2,7 +2,8 @@
 
 Most tests use a toy search worked out by hand (``toy_result``); a random MLP search checks the
 snapshot against the search's own arrays on a bigger tree. No browser: the widget is driven
-through its ``show`` / ``select`` methods and its widgets' values.
+through its ``show`` / ``select`` methods and its widgets' values, the tic-tac-toe board through
+its buttons' click handlers (``Button.click()``, what a browser click runs in the kernel).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from muzero_lite.networks import MLPNetwork
 from muzero_lite.search import RecurrentOutput, RootOutput, SearchConfig, SearchResult, search
 from muzero_lite.viz import (
     SearchTreeWidget,
+    TicTacToeBoard,
     TreeSnapshot,
     draw_matplotlib,
     has_dot,
@@ -33,7 +35,9 @@ from muzero_lite.viz import (
     tree_to_dot,
     visible_nodes,
 )
+from muzero_lite.viz import board as board_viz
 from muzero_lite.viz import tree as tree_viz
+from muzero_lite.viz import widget as widget_viz
 
 needs_dot = pytest.mark.skipif(not has_dot(), reason="Graphviz's dot is not installed")
 
@@ -385,8 +389,10 @@ def test_widget_svg_slider_redraws(toy: SearchResult) -> None:
     assert widget.slider.description == "simulation"
     assert "mzl-tree-slider" in widget.slider._dom_classes
     assert "mzl-tree-svg" in widget.drawing._dom_classes
-    assert isinstance(widget.drawing, widgets.HTML) and widget.drawing.value.startswith("<svg")
-    assert 'id="n3"' in widget.drawing.value
+    assert isinstance(widget.drawing, widgets.HTML)
+    assert widget.drawing.value.startswith('<div class="mzl-tree-canvas" onclick=')
+    assert "<svg" in widget.drawing.value and 'id="n3"' in widget.drawing.value
+    assert 'class="node mzl-selected' in widget.drawing.value  # the newest node, selected
     assert option_values(widget) == [0, 1, 2, 3]
     assert widget.node_select.options[1][0] == "n1: a=L, N=2"
     assert widget.node_select.options[0][0] == "n0: root, N=4"
@@ -399,8 +405,10 @@ def test_widget_svg_slider_redraws(toy: SearchResult) -> None:
     assert option_values(widget) == [0, 1]
     assert widget.selected == 1  # n3 is gone: the newest node is selected instead
     widget.slider.value = 2  # what a user's drag does
-    assert widget.drawing.value == final_svg
+    assert widget.drawing.value != final_svg  # the same tree, with n1 marked instead of n3
     assert widget.selected == 1  # still drawn: the selection stays
+    widget.select(3)
+    assert widget.drawing.value == final_svg
     assert repr(widget) == "SearchTreeWidget(b=0, simulation=2 of 0..2, nodes=4)"
 
 
@@ -415,7 +423,7 @@ def test_widget_select_shows_the_numbers(toy: SearchResult) -> None:
     for name, value in [("N", "2"), ("V", "0.30"), ("Q", "0.15"), ("P", "0.50"), ("v", "0.40")]:
         assert f"<tr><td><b>{name}</b></td><td>{value}</td>" in details
     assert "children: L: N=1 Q=0.20" in details
-    assert "after the root&#x27;s Dirichlet noise" in details  # html-escaped apostrophe
+    assert "Dirichlet" not in details  # the toy search adds no noise (exploration_fraction 0)
     assert "r + γ·V" in details
     widget.node_select.value = 0  # what a user's pick in the Dropdown does
     assert "(the root, depth 0)" in widget.details.value
@@ -486,7 +494,10 @@ def test_widget_rejects_bad_arguments(toy: SearchResult) -> None:
     # the failed calls changed nothing
     assert widget.slider.value == 0 and widget.selected == 1
     widget.show(2)
+    widget.select(3)
     assert bytes(widget.drawing.value) == drawing
+    with pytest.raises(TypeError, match="delta must be an int"):
+        widget.step(1.0)
 
 
 def test_snapshot_is_frozen(toy: SearchResult) -> None:
@@ -496,3 +507,251 @@ def test_snapshot_is_frozen(toy: SearchResult) -> None:
         snapshot.b = 1  # type: ignore[misc]
     with pytest.raises(AttributeError):
         snapshot.nodes[0].visits = 0  # type: ignore[misc]
+
+
+# -- the widget: laptop layout, controls, selection in the drawing ------------------------------
+
+
+def find(widget: widgets.Widget, css_class: str) -> widgets.Widget:
+    """The one widget below ``widget`` (itself included) that carries ``css_class``."""
+    found = []
+    todo = [widget]
+    while todo:
+        current = todo.pop()
+        if css_class in getattr(current, "_dom_classes", ()):
+            found.append(current)
+        todo.extend(getattr(current, "children", ()))
+    assert len(found) == 1, (css_class, found)
+    return found[0]
+
+
+@needs_dot
+def test_widget_layout_fits_a_laptop(toy: SearchResult) -> None:
+    widget = show_search(toy)
+    assert widget.slider.layout.width == "100%"  # the slider spans the column
+    box = find(widget, "mzl-tree-box")
+    assert box is widget.tree_box and widget.drawing in box.children
+    assert box.layout.height == widget_viz.TREE_BOX_HEIGHT and box.layout.overflow == "auto"
+    side = find(widget, "mzl-tree-side")
+    assert widget.node_select in side.children and widget.details in side.children
+    for css_class in ["mzl-tree-play", "mzl-tree-prev", "mzl-tree-next", "mzl-tree-zoom"]:
+        find(widget, css_class)
+    # the caption is wrapping HTML outside the drawing, not the SVG's graph label
+    assert "after simulation 2 (3 of 3 run): 4 of 4 nodes shown" in widget.caption.value
+    assert "white-space:normal" in widget.caption.value
+    assert "after simulation" not in widget.drawing.value
+
+
+@needs_dot
+def test_widget_step_buttons_and_play(toy: SearchResult) -> None:
+    widget = show_search(toy)
+    assert (widget.play.min, widget.play.max, widget.play.value) == (0, 2, 2)
+    widget.prev_button.click()  # what a browser click runs in the kernel
+    assert widget.slider.value == 1 and len(widget.snapshot.nodes) == 3
+    widget.prev_button.click()
+    widget.prev_button.click()  # stops at 0
+    assert widget.slider.value == 0
+    widget.next_button.click()
+    assert widget.slider.value == 1
+    widget.step(10)
+    assert widget.slider.value == 2
+
+
+@needs_dot
+def test_widget_marks_the_selected_node_and_clicks_select(toy: SearchResult) -> None:
+    widget = show_search(toy)
+    value = widget.drawing.value
+    assert value.count("mzl-selected") >= 1
+    assert re.search(r'<g id="n3" class="node[^"]*mzl-selected', value)
+    assert not re.search(r'<g id="n1" class="node[^"]*mzl-selected', value)
+    # The click hook finds the Dropdown's option by its "n<index>:" prefix and fires "change".
+    assert "mzl-tree-node-select select" in value and "dispatchEvent" in value
+    assert "split(&#x27;:&#x27;)[0]===g.id" in value  # escaped inside the onclick attribute
+    widget.node_select.value = 1  # what the hook's "change" event does in the kernel
+    value = widget.drawing.value
+    assert re.search(r'<g id="n1" class="node[^"]*mzl-selected', value)
+    assert not re.search(r'<g id="n3" class="node[^"]*mzl-selected', value)
+    assert "<b>n1</b>" in widget.details.value
+
+
+def test_svg_helpers() -> None:
+    svg = '<svg width="200pt" height="100pt"\n viewBox="0 0 200 100"><g id="n2" class="node">'
+    assert widget_viz.mark_selected(svg, 2).endswith('<g id="n2" class="node mzl-selected">')
+    assert widget_viz.mark_selected(svg, 3) == svg
+    assert widget_viz.zoom_svg(svg, 100) == svg
+    assert widget_viz.zoom_svg(svg, 50).startswith('<svg width="100pt" height="50pt"\n viewBox')
+    assert widget_viz.zoom_svg(svg, 0).startswith('<svg width="100%"\n viewBox')
+
+
+@needs_dot
+def test_widget_zoom(toy: SearchResult) -> None:
+    widget = show_search(toy)
+    full = re.search(r'<svg width="([\d.]+)pt"', widget.drawing.value)
+    widget.zoom.value = 50
+    half = re.search(r'<svg width="([\d.]+)pt"', widget.drawing.value)
+    assert full and half and abs(float(half[1]) - float(full[1]) / 2) <= 1
+    widget.zoom.value = 0
+    assert '<svg width="100%"' in widget.drawing.value
+
+
+def test_widget_png_fallback_marks_selection_and_zooms(toy: SearchResult) -> None:
+    widget = SearchTreeWidget(toy, use_graphviz=False)
+    newest = bytes(widget.drawing.value)
+    widget.select(0)
+    assert bytes(widget.drawing.value) != newest  # the selection is drawn
+    widget.zoom.value = 50
+    assert widget.drawing.layout.width.endswith("px")
+    widget.zoom.value = 0
+    assert widget.drawing.layout.width == "100%"
+
+
+def test_snapshot_to_dot_caption_switch(toy: SearchResult) -> None:
+    snapshot = tree_snapshot(toy.tree)
+    assert 'label="search tree b=0' in snapshot_to_dot(snapshot)
+    assert "search tree b=0" not in snapshot_to_dot(snapshot, caption=False)
+    with pytest.raises(TypeError, match="caption must be a bool"):
+        snapshot_to_dot(snapshot, caption="no")
+
+
+# -- the tic-tac-toe board ------------------------------------------------------------------------
+
+
+class FirstFree:
+    """A stand-in agent: plays the first free cell of ``order``, and counts its calls."""
+
+    def __init__(self, order=(0, 1, 2, 3, 4, 5, 6, 7, 8)):
+        self.order, self.calls = order, 0
+
+    def act(self, game) -> int:
+        self.calls += 1
+        return next(cell for cell in self.order if cell in game.legal_actions())
+
+
+class Broken:
+    def act(self, game) -> int:
+        raise RuntimeError("no network")
+
+
+def press(board: TicTacToeBoard, cell: int) -> None:
+    board.cells[cell].click()  # runs the on_click handlers, as a browser click does
+
+
+def test_board_shows_numbers_turn_last_move_and_full_stones() -> None:
+    board = TicTacToeBoard(FirstFree())
+    assert [cell.description for cell in board.cells] == [str(i) for i in range(9)]
+    assert not any(cell.disabled for cell in board.cells)
+    assert "X</b> to play (you)" in board.turn.value and "Move 1" in board.turn.value
+    press(board, 4)
+    assert board.game.moves == (4, 0)
+    assert board.status.value == "You played 4 (centre). The agent played 0 (top left). Your move."
+    assert board.cells[4].description == "X" and board.cells[0].description == "O"
+    assert board.cells[1].description == "1"  # free cells keep their numbers
+    assert not any(cell.disabled for cell in board.cells)  # stones at full strength
+    assert board.cells[0].style.button_color == board_viz.LAST_MOVE_FILL
+    assert board.cells[4].style.button_color == board_viz.EMPTY_FILL
+    assert board.cells[4].style.text_color == board_viz.STONE_COLOUR[0]
+    assert "Move 3" in board.turn.value
+    assert "mzl-board" in board._dom_classes
+    assert "mzl-board-cell-4" in board.cells[4]._dom_classes
+
+
+def test_board_full_game_marks_the_winning_line() -> None:
+    board = TicTacToeBoard(FirstFree())
+    for cell in (4, 8, 5):  # the agent answers 0, 1, 2: the top row
+        press(board, cell)
+    assert board.game.terminal()
+    assert board.status.value.endswith("The agent wins. Press 'new game' to play again.")
+    for cell in (0, 1, 2):
+        assert board.cells[cell].style.button_color == board_viz.WIN_FILL
+    assert "Game over" in board.turn.value
+    press(board, 5)  # after the end: a message, no exception
+    assert board.status.value == "The game is over. The agent wins. Press 'new game' to play again."
+
+
+def test_board_you_win_and_draw() -> None:
+    board = TicTacToeBoard(FirstFree(order=(8, 7, 6, 5, 3, 1, 0, 2, 4)))
+    for cell in (0, 1, 2):
+        press(board, cell)
+    assert board.game.winner() == 0
+    assert "You win! Press 'new game'" in board.status.value
+    assert board_viz.winning_line(board.game.board.ravel().tolist()) == (0, 1, 2)
+    draw = TicTacToeBoard(FirstFree(order=(4, 2, 3, 7, 8, 0, 1, 5, 6)))
+    for cell in (0, 1, 5, 6, 8):
+        press(draw, cell)
+    assert draw.game.terminal() and draw.game.winner() is None
+    assert "Draw." in draw.status.value
+
+
+def test_board_errors_go_to_the_status_line() -> None:
+    agent = FirstFree()
+    board = TicTacToeBoard(agent)
+    press(board, 4)
+    calls = agent.calls
+    press(board, 4)  # a fast double click: the second click arrives after the reply
+    assert board.game.moves == (4, 0) and agent.calls == calls
+    assert board.status.value.startswith("Cell 4 is taken. The agent's last move: 0 (top left).")
+    press(board, 0)  # the agent's stone
+    assert "Cell 0 is taken" in board.status.value
+    board.click(9)
+    assert "There is no cell 9" in board.status.value
+    board._busy = True  # a click while the agent searches
+    board.click(5)
+    assert board.status.value == "Wait: the agent is still thinking." and 5 not in board.game.moves
+    board._busy = False
+    broken = TicTacToeBoard(Broken())
+    press(broken, 4)
+    assert broken.status.value == "Something went wrong: RuntimeError: no network"
+    press(broken, 3)  # still usable: no stuck "thinking" state
+    assert "Something went wrong" in broken.status.value
+
+
+def test_board_side_toggle_restarts_and_new_game() -> None:
+    board = TicTacToeBoard(FirstFree())
+    press(board, 4)
+    board.side.value = 1  # no 'new game' needed
+    assert board.you == 1 and board.game.moves == (0,)
+    assert board.status.value == "You are O. The agent played 0 (top left). Your move."
+    assert "O</b> to play (you)" in board.turn.value
+    press(board, 4)
+    board.new_game_button.click()
+    assert board.game.moves == (0,)
+    board.side.value = 0
+    assert board.game.moves == () and board.status.value == "You are X. Your move: click a cell."
+    assert repr(board) == (
+        "TicTacToeBoard(you=X, moves=[], status='You are X. Your move: click a cell.')"
+    )
+
+
+def test_board_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="you_play must be 0"):
+        TicTacToeBoard(FirstFree(), you_play=2)
+    with pytest.raises(ValueError, match="you_play must be 0"):
+        TicTacToeBoard(FirstFree(), you_play=True)
+    with pytest.raises(TypeError, match="agent must have an act"):
+        TicTacToeBoard(object())
+
+
+def test_board_plays_the_shipped_agent() -> None:
+    from pathlib import Path
+
+    from muzero_lite.agent import load_agent
+
+    checkpoint = Path(__file__).resolve().parents[1] / "data" / "checkpoints" / "tictactoe.pt"
+    board = TicTacToeBoard(load_agent(checkpoint))
+    while not board.game.terminal():
+        press(
+            board, next(c for c in (4, 0, 2, 6, 8, 1, 3, 5, 7) if c in board.game.legal_actions())
+        )
+    assert board.game.winner() != 0  # the shipped agent plays perfectly: never loses as O
+    assert board.status.value.endswith("Press 'new game' to play again.")
+
+
+def test_the_prior_is_called_noised_only_when_noise_was_added(toy: SearchResult) -> None:
+    """Node details said 'after the root's Dirichlet noise' even with the noise off."""
+    quiet = tree_snapshot(toy.tree)  # exploration_fraction 0: no noise
+    assert not quiet.root_noise
+    assert "Dirichlet" not in node_details_html(quiet, 1)
+    noisy = tree_snapshot(mlp_result(two_player=False).tree)  # the default noise
+    assert noisy.root_noise
+    child = next(n.index for n in noisy.nodes if n.depth == 1)
+    assert "Dirichlet" in node_details_html(noisy, child)

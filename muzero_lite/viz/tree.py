@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import graphviz
+import torch
 
 from muzero_lite.search.types import Tree
 
@@ -42,6 +43,8 @@ if TYPE_CHECKING:  # matplotlib is imported lazily: only the fallback drawing ne
 HIGHLIGHT_COLOR = "#d62728"  # the latest simulation's path (red)
 OPPONENT_FILL = "#e8eef8"  # two-player trees: nodes where the opponent is to move (light blue)
 PLAYER_FILL = "#ffffff"
+SELECTED_COLOR = "#1f5fbf"  # the node picked in the widget (blue ring)
+SELECTED_FILL = "#fff2a8"  # ... and its fill (pale yellow)
 
 
 # ------------------------------------------------------------------------------ the records
@@ -95,6 +98,7 @@ class TreeSnapshot:
     discount: float
     nodes: tuple[NodeRecord, ...]
     latest_path: tuple[int, ...]
+    root_noise: bool = False  # whether Dirichlet noise changed the root's priors
 
     @property
     def newest(self) -> int:
@@ -240,6 +244,9 @@ def tree_snapshot(tree: Tree, b: int = 0, after_simulation: int | None = None) -
         discount=tree.discount,
         nodes=tuple(nodes),
         latest_path=tuple(tree.path_to(b, num_nodes - 1)),
+        root_noise=not torch.allclose(tree.children_prior[b, 0].double(),
+                                      tree.root_prior_before_noise[b].double(),
+                                      rtol=0.0, atol=1e-12),
     )
 
 
@@ -351,26 +358,28 @@ def snapshot_to_dot(
     action_labels: Sequence[str] | None = None,
     max_depth: int | None = None,
     min_visits: int = 0,
+    caption: bool = True,
 ) -> str:
-    """DOT text of a snapshot (see ``tree_to_dot``, which builds the snapshot for you)."""
+    """DOT text of a snapshot (see ``tree_to_dot``, which builds the snapshot for you).
+
+    caption: put the title and the legend (``title``, ``view_note``) on top of the drawing as
+    the graph's label; the widget passes False and shows them as wrapping HTML instead.
+    """
     snapshot = _check_snapshot(snapshot)
     labels = check_action_labels(action_labels, snapshot.num_actions)
     shown = visible_nodes(snapshot, max_depth, min_visits)
     on_path = set(snapshot.latest_path)
+    if not isinstance(caption, bool):
+        raise TypeError(f"caption must be a bool, got {caption!r}")
 
+    graph = {"ordering": "out"}  # children left to right in the order their edges appear
+    if caption:
+        graph["label"] = title(snapshot, len(shown)) + "\n" + view_note(snapshot.two_player)
+        graph["labelloc"] = "t"
+    graph.update({"fontname": "Helvetica", "fontsize": "11"})
     lines = [
         "digraph search_tree {",
-        "  graph "
-        + _dot_attributes(
-            {
-                "ordering": "out",  # children left to right in the order their edges appear
-                "label": title(snapshot, len(shown)) + "\n" + view_note(snapshot.two_player),
-                "labelloc": "t",
-                "fontname": "Helvetica",
-                "fontsize": "11",
-            }
-        )
-        + ";",
+        "  graph " + _dot_attributes(graph) + ";",
         '  node [shape="box", style="rounded,filled", color="#555555", fontname="Helvetica", '
         'fontsize="10", margin="0.06,0.03"];',
         '  edge [color="#888888", fontname="Helvetica", fontsize="9", arrowsize="0.6"];',
@@ -496,12 +505,14 @@ def draw_matplotlib(
     action_labels: Sequence[str] | None = None,
     max_depth: int | None = None,
     min_visits: int = 0,
+    selected: int | None = None,
 ) -> Axes:
     """The fallback drawing when ``dot`` is missing: a plain matplotlib picture of the snapshot.
 
     Depth runs down the y axis and the leaves spread along x; circles are sized by N and
     labelled with their id and N over Q (the root: V); edges carry the action labels; the
-    latest path is red. Draws into ``ax`` (a new pyplot figure when None) and returns the axes.
+    latest path is red; node ``selected`` (if given and drawn) gets a thick blue ring and a
+    yellow fill. Draws into ``ax`` (a new pyplot figure when None) and returns the axes.
     """
     snapshot = _check_snapshot(snapshot)
     labels = check_action_labels(action_labels, snapshot.num_actions)
@@ -541,15 +552,12 @@ def draw_matplotlib(
         x, y = position[index]
         highlighted = index in on_path
         size = 60 + 500 * math.sqrt(record.visits / root_visits)  # marker area grows with N
-        ax.scatter(
-            [x],
-            [y],
-            s=size,
-            color=OPPONENT_FILL if record.to_play_sign < 0 else PLAYER_FILL,
-            edgecolors=HIGHLIGHT_COLOR if highlighted else "#555555",
-            linewidths=2.5 if highlighted else 1.0,
-            zorder=3,
-        )
+        fill = OPPONENT_FILL if record.to_play_sign < 0 else PLAYER_FILL
+        edge = HIGHLIGHT_COLOR if highlighted else "#555555"
+        width = 2.5 if highlighted else 1.0
+        if index == selected:
+            fill, edge, width = SELECTED_FILL, SELECTED_COLOR, 3.5
+        ax.scatter([x], [y], s=size, color=fill, edgecolors=edge, linewidths=width, zorder=3)
         shown_value = record.value if record.q is None else record.q
         name = "V" if record.q is None else "Q"
         ax.annotate(  # just right of the circle (its diameter is sqrt(size) points)
@@ -581,6 +589,7 @@ def matplotlib_png(
     max_depth: int | None = None,
     min_visits: int = 0,
     dpi: int = 80,
+    selected: int | None = None,
 ) -> bytes:
     """``draw_matplotlib`` rendered to PNG bytes, without pyplot (no figure left open, nothing
     displayed): what the widget shows when ``dot`` is missing."""
@@ -591,7 +600,7 @@ def matplotlib_png(
     shown = visible_nodes(snapshot, max_depth, min_visits)
     figure = Figure(figsize=_figure_size(_layout(snapshot, shown)))
     FigureCanvasAgg(figure)
-    draw_matplotlib(snapshot, figure.add_subplot(), action_labels, max_depth, min_visits)
+    draw_matplotlib(snapshot, figure.add_subplot(), action_labels, max_depth, min_visits, selected)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

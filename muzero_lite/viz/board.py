@@ -1,0 +1,256 @@
+"""``TicTacToeBoard``: play tic-tac-toe against an agent in Jupyter (chapter 00).
+
+    from muzero_lite.agent import load_agent
+    from muzero_lite.viz import TicTacToeBoard
+    TicTacToeBoard(load_agent("data/checkpoints/tictactoe.pt"))   # last line of a cell
+
+Nine ``ipywidgets`` buttons, row by row, numbered like the actions (``games/tictactoe.py``):
+
+    0 1 2
+    3 4 5
+    6 7 8
+
+An empty cell shows its number (so "the agent played 6" can be found on the board), a stone
+shows X (blue) or O (red) at full strength; the last move has a yellow background and a
+winning line a green one. Above the board a turn line says whose move it is; below it a status
+line says what happened. The side toggle starts a new game at once with the chosen side.
+
+Nothing a user does raises: a click on a taken cell, after the end, or while the agent still
+thinks (a fast double click queues a second click behind the first), and even an agent that
+fails, all end up as a message on the status line, never as a traceback in the log console.
+The cells are never disabled (ipywidgets fades disabled buttons); clicks are checked instead.
+
+Each part has a CSS class for browser tests: ``mzl-board`` (the whole), ``mzl-board-cell`` and
+``mzl-board-cell-<i>`` (the cells), ``mzl-board-turn``, ``mzl-board-status``,
+``mzl-board-side``, ``mzl-board-new``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import ipywidgets as widgets
+
+from muzero_lite import games
+
+CELL_NAMES = (
+    "top left",
+    "top",
+    "top right",
+    "left",
+    "centre",
+    "right",
+    "bottom left",
+    "bottom",
+    "bottom right",
+)
+LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
+SYMBOL = {0: "X", 1: "O"}
+STONE_COLOUR = {0: "#1f5fbf", 1: "#c62828"}  # X blue, O red
+NUMBER_COLOUR = "#9e9e9e"  # an empty cell's number: grey, small
+EMPTY_FILL = "#f5f5f5"
+LAST_MOVE_FILL = "#ffe38a"  # yellow
+WIN_FILL = "#a8e6a1"  # green
+CELL_SIZE = "72px"
+
+
+class Agent(Protocol):
+    def act(self, game: games.Game) -> int: ...
+
+
+def cell_name(cell: int) -> str:
+    """``"6 (bottom left)"``: a cell's number and where it is."""
+    return f"{cell} ({CELL_NAMES[cell]})"
+
+
+def winning_line(board: list[int]) -> tuple[int, ...] | None:
+    """The three cells of a completed line on a flat board (-1 empty, 0 X, 1 O), or None."""
+    for line in LINES:
+        first = board[line[0]]
+        if first != -1 and all(board[cell] == first for cell in line):
+            return line
+    return None
+
+
+class TicTacToeBoard(widgets.VBox):
+    """A clickable tic-tac-toe board: you click a cell, the agent answers with ``agent.act``.
+
+    agent: anything with ``act(game) -> action`` (``muzero_lite.agent.Agent``, a checkpoint
+    loaded with ``load_agent``); you_play: 0 to play X (moves first) or 1 to play O.
+
+    ``click(cell)`` is exactly what a button runs; ``new_game()`` what the button and the side
+    toggle run. ``game`` is the game now; ``status.value`` the status line.
+    """
+
+    def __init__(self, agent: Agent, you_play: int = 0) -> None:
+        if isinstance(you_play, bool) or you_play not in (0, 1):
+            raise ValueError(f"you_play must be 0 (X, moves first) or 1 (O), got {you_play!r}")
+        if not callable(getattr(agent, "act", None)):
+            raise TypeError(
+                f"agent must have an act(game) method (e.g. load_agent(...)), "
+                f"got {type(agent).__name__}"
+            )
+        cells = [
+            widgets.Button(
+                tooltip=f"cell {cell_name(cell)}",
+                layout=widgets.Layout(width=CELL_SIZE, height=CELL_SIZE, margin="0"),
+            )
+            for cell in range(9)
+        ]
+        for cell, button in enumerate(cells):
+            button.add_class("mzl-board-cell")
+            button.add_class(f"mzl-board-cell-{cell}")
+        grid = widgets.GridBox(
+            cells,
+            layout=widgets.Layout(
+                grid_template_columns=f"repeat(3, {CELL_SIZE})", grid_gap="4px", width="auto"
+            ),
+        )
+        turn = widgets.HTML()
+        status = widgets.Label(layout=widgets.Layout(width="auto"))
+        side = widgets.ToggleButtons(
+            options=[("you play X", 0), ("you play O", 1)],
+            value=you_play,
+            tooltips=["X moves first", "the agent plays X and opens"],
+            style={"button_width": "100px"},
+        )
+        new_game = widgets.Button(description="new game", icon="refresh")
+        for part, name in [
+            (grid, "mzl-board-grid"),
+            (turn, "mzl-board-turn"),
+            (status, "mzl-board-status"),
+            (side, "mzl-board-side"),
+            (new_game, "mzl-board-new"),
+        ]:
+            part.add_class(name)
+        super().__init__(children=[turn, grid, status, widgets.HBox([side, new_game])])
+        self.add_class("mzl-board")
+
+        self.agent, self.cells, self.turn, self.status = agent, cells, turn, status
+        self.side, self.new_game_button = side, new_game
+        self._busy = False  # True while the agent searches
+        for cell, button in enumerate(cells):
+            button.on_click(lambda _button, cell=cell: self.click(cell))
+        new_game.on_click(lambda _button: self.new_game())
+        side.observe(lambda _change: self.new_game(), names="value")
+        self.new_game()
+
+    # -- what the buttons do -----------------------------------------------------------------
+
+    def new_game(self) -> None:
+        """Start over with the side chosen in the toggle (the agent opens if you play O)."""
+        self.you = self.side.value
+        self.game = games.make("tictactoe")
+        if self.you == 1:
+            self._guarded(lambda: self._agent_move("You are O. {} Your move."))
+        else:
+            self._show("You are X. Your move: click a cell.")
+
+    def click(self, cell: int) -> None:
+        """Your move in ``cell`` (0..8, row by row), then the agent's reply.
+
+        Never raises: whatever goes wrong is said on the status line."""
+        self._guarded(lambda: self._click(cell))
+
+    # -- the work ----------------------------------------------------------------------------
+
+    def _guarded(self, action) -> None:
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - a widget callback must not raise
+            self._busy = False
+            self._show(f"Something went wrong: {type(error).__name__}: {error}")
+
+    def _click(self, cell: int) -> None:
+        if self._busy:
+            self._show("Wait: the agent is still thinking.", keep_cells=True)
+            return
+        if isinstance(cell, bool) or not isinstance(cell, int) or not 0 <= cell < 9:
+            self._show(f"There is no cell {cell!r}: the cells are 0..8, row by row.")
+            return
+        if self.game.terminal():
+            self._show(f"The game is over. {self._outcome()} Press 'new game' to play again.")
+            return
+        if cell not in self.game.legal_actions():
+            free = ", ".join(str(c) for c in self.game.legal_actions())
+            last = self._last_agent_move()
+            played = f" The agent's last move: {cell_name(last)}." if last is not None else ""
+            self._show(f"Cell {cell} is taken.{played} Your move: a free cell ({free}).")
+            return
+        self.game.step(cell)
+        if self.game.terminal():
+            self._show(f"You played {cell_name(cell)}.")
+            return
+        self._agent_move(f"You played {cell_name(cell)}. {{}}" + " Your move.")
+
+    def _agent_move(self, template: str) -> None:
+        """The agent searches and plays; ``template``'s ``{}`` becomes "The agent played ..."."""
+        self._busy = True
+        self._show("The agent is thinking...", keep_cells=True)
+        try:
+            reply = int(self.agent.act(self.game))
+        finally:
+            self._busy = False
+        self.game.step(reply)
+        message = template.format(f"The agent played {cell_name(reply)}.")
+        if self.game.terminal():
+            message = message.removesuffix(" Your move.")
+        self._show(message)
+
+    def _last_agent_move(self) -> int | None:
+        agent_moves = self.game.moves[1 - self.you :: 2]
+        return agent_moves[-1] if agent_moves else None
+
+    def _outcome(self) -> str:
+        winner = self.game.winner()
+        if winner is None:
+            return "Draw."
+        return "You win!" if winner == self.you else "The agent wins."
+
+    def _show(self, message: str, keep_cells: bool = False) -> None:
+        """Paint the board (unless ``keep_cells``), the turn line and the status line."""
+        over = self.game.terminal()
+        if not keep_cells:
+            board = self.game.board.ravel().tolist()
+            line = winning_line(board) or ()
+            last = self.game.moves[-1] if self.game.moves else None
+            for cell, (button, stone) in enumerate(zip(self.cells, board, strict=True)):
+                if stone == -1:
+                    button.description = str(cell)
+                    button.style.text_color = NUMBER_COLOUR
+                    button.style.font_size = "14px"
+                    button.style.font_weight = "normal"
+                else:
+                    button.description = SYMBOL[stone]
+                    button.style.text_color = STONE_COLOUR[stone]
+                    button.style.font_size = "30px"
+                    button.style.font_weight = "bold"
+                fill = EMPTY_FILL
+                if cell == last:
+                    fill = LAST_MOVE_FILL
+                if cell in line:
+                    fill = WIN_FILL
+                button.style.button_color = fill
+        self.turn.value = self._turn_html(over)
+        if over and not message.endswith("Press 'new game' to play again."):
+            message = f"{message} {self._outcome()} Press 'new game' to play again.".strip()
+        self.status.value = message
+
+    def _turn_html(self, over: bool) -> str:
+        you = SYMBOL[self.you]
+        if over:
+            return f"<b>Game over</b> after {len(self.game.moves)} moves (you are {you})"
+        mover = self.game.to_play()
+        who = "you" if mover == self.you else "the agent"
+        colour = STONE_COLOUR[mover]
+        return (
+            f"Move {len(self.game.moves) + 1}: "
+            f'<b style="color:{colour}">{SYMBOL[mover]}</b> to play ({who})'
+        )
+
+    def __repr__(self) -> str:
+        # Jupyter shows repr() as the widget's plain-text output: keep it short and stable.
+        return (
+            f"TicTacToeBoard(you={SYMBOL[self.you]}, moves={list(self.game.moves)}, "
+            f"status={self.status.value!r})"
+        )

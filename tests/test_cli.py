@@ -271,3 +271,19 @@ def test_a_second_sigterm_exits_143(fake_trainer, capsys):
 def test_python_entry_points_check_their_arguments(call, name):
     with pytest.raises(ValueError, match=rf"^{name} must be"):
         call()
+
+
+def test_the_documented_top_level_imports_work():
+    """ARCHITECTURE.md and README show `from muzero_lite import games, load_agent`."""
+    code = ("import sys; import muzero_lite.config; assert 'torch' not in sys.modules; "
+            "from muzero_lite import games, load_agent, preset, Trainer, Agent, search, "
+            "evaluate_agent, MuZeroConfig; agent = load_agent('data/checkpoints/tictactoe.pt'); "
+            "game = games.make('tictactoe'); print(agent.act(game) in game.legal_actions())")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    import muzero_lite
+
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        muzero_lite.nothing  # noqa: B018

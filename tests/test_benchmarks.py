@@ -62,3 +62,18 @@ def test_crash_drill_kills_resumes_and_checks_the_invariants():
     steps = result["train_step_after_each"]
     assert steps == sorted(steps) and steps[0] > 0
     assert result["kills_that_left_a_stale_lock"] == 2  # kill -9 cannot clean up; resume did
+
+
+def test_gpu_run_one_shot_runs_end_to_end_on_the_cpu(tmp_path):
+    """The one-shot GPU script, shrunken (--tiny) for the CPU: it trains, evaluates a
+    two-player agent, keeps what comes back from the device and drops the replay."""
+    out = tmp_path / "c4"
+    result = run_script("benchmarks/gpu_run.py", "connect4", "--tiny", "--max-wall-s", "6",
+                        "--eval-games", "1", "--device", "cpu", "--out", str(out))
+    assert result["benchmark"] == "gpu_run" and result["device"] == "cpu"
+    assert result["train_wall_s"] <= 6 + 5 and result["env_steps"] > 0
+    assert set(result["evaluation"]["table"]) == {"random", "alphabeta4"}
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "curves.png",
+                                                     "metrics.jsonl", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["train_steps"] == \
+        result["train_steps"]

@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint demo lab graphviz chromium clean
+.PHONY: setup test lint demo lab strip graphviz chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ demo: setup
 
 lab: setup
 	$(VENV)/bin/jupyter lab --allow-root notebooks/
+
+# Before committing a re-executed chapter: drop the per-cell execution timings nbconvert
+# records (tests/test_notebook_hygiene.py fails on them), keeping outputs.
+strip: $(STAMP)
+	$(PY) tools/strip_notebook_metadata.py notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage

@@ -59,9 +59,10 @@ def check_invariants(out: Path, last_step: int) -> dict:
     ended = sum(c.game_over for c in chunks)  # no file was pruned: the ring is large
     assert ended == saved["episodes"], f"{ended} games ended in the replay, " \
                                        f"{saved['episodes']} episodes counted"
-    lines = (out / "metrics.jsonl").read_text().splitlines()
+    metrics = out / "metrics.jsonl"  # absent if the kill came before the first log line
+    lines = metrics.read_text().splitlines() if metrics.exists() else []
     assert all(json.loads(line) for line in lines), "a torn metrics line"
-    rows = read_metrics(out / "metrics.jsonl")
+    rows = read_metrics(metrics) if metrics.exists() else []
     assert not rows or rows[-1]["train_step"] <= saved["train_step"]
     return {"train_step": saved["train_step"], **left}
 

@@ -105,13 +105,13 @@ def test_old_replay_files_are_deleted_once_the_ring_overwrote_them(tmp_path):
     assert len(resumed.replay) == 16  # ... and what is left still fills the ring
 
 
-@pytest.mark.parametrize("limit", [1.5, 3.0])
+@pytest.mark.parametrize("limit", [3.0, 6.0])
 def test_the_clock_is_kept_even_with_slow_learner_steps(tmp_path, monkeypatch, limit):
     real_step = Trainer._learn_step
 
     def slow_step(self):  # a learner step of 0.4 s: a long one must not overrun the limit
         time.sleep(0.4)
-        real_step(self)
+        return real_step(self)
 
     monkeypatch.setattr(Trainer, "_learn_step", slow_step)
     trainer = Trainer(preset("tictactoe", training_steps=10_000, **TINY), tmp_path,
@@ -119,7 +119,8 @@ def test_the_clock_is_kept_even_with_slow_learner_steps(tmp_path, monkeypatch, l
     start = time.perf_counter()
     last = trainer.train(max_wall_s=limit)
     loop_s = last["wall_s"]
-    assert loop_s <= limit and time.perf_counter() - start < limit + 1.0
+    # The loop keeps the limit; the closing checkpoint and plot are within max(5 s, 2%).
+    assert loop_s <= limit and time.perf_counter() - start < limit + 5.0
     assert trainer.train_step >= 1
 
 
@@ -221,7 +222,7 @@ def test_training_flushes_subnormal_floats_and_puts_the_mode_back(tmp_path, monk
 
     def spy(self):
         seen.append(training._flushes_subnormals())
-        real_step(self)
+        return real_step(self)
 
     monkeypatch.setattr(Trainer, "_learn_step", spy)
     assert not training._flushes_subnormals()

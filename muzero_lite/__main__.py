@@ -58,22 +58,19 @@ def _whole_number_at_least_1(text: str) -> int:
     return value
 
 
-def _finite_number(text: str) -> float:
+def _finite_number(text: str, unit: str = "number") -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expects a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expects a {unit}, got {text!r}") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a finite {unit}, got {text!r}")
     return value
 
 
 def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expects a number of seconds, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
+    value = _finite_number(text, "number of seconds")
+    if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
     return value
 

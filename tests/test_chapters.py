@@ -10,7 +10,6 @@ read the committed notebook (nbval keeps its outputs honest) and check that
 * no number with two or more decimals, and no node name ``n<index>``, appears in its prose
   outside backticks and math, so a quote cannot dodge the first check by losing its backticks;
 * the search speed it quotes is the README's, word for word;
-* it no longer points to DESIGN.md, which is not in the repository.
 """
 
 from __future__ import annotations
@@ -151,10 +150,6 @@ def test_search_speed_is_the_readme_number() -> None:
     prose = "\n".join(_source(cell) for cell in _load() if cell["cell_type"] == "markdown")
     assert measured in prose, f"chapter 03 should quote the README's {measured!r}"
     assert "search_throughput.py" in prose
-
-
-def test_no_reference_to_design_md() -> None:
-    assert not [cell for cell in _load() if "DESIGN.md" in _source(cell)]
 
 
 def test_a_quote_must_match_whole() -> None:

@@ -6,8 +6,8 @@ them, and committed notebooks must not hold them.
 
 (b) Docstrings, chapters and the README may name files of the repository (``ARCHITECTURE.md``,
 ``tests/nbval_sanitize.cfg``, ``data/runs/reanalyze_gain.json``, ...). Every such name must
-exist in the repository: a user who clones it gets nothing else (``DESIGN.md``, for one, was
-never part of it). Paths under ``runs/`` are what a run writes and are not checked.
+exist in the repository: a user who clones it gets nothing else (a design document that
+was never part of it, for one). Paths under ``runs/`` are what a run writes and are not checked.
 """
 
 from __future__ import annotations
@@ -23,11 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SKIP_DIRS = {".venv", "runs", ".git", "__pycache__", "build", "dist", ".ipynb_checkpoints",
              ".pytest_cache", ".ruff_cache"}
-MISSING_ON_PURPOSE = ("DESIGN.md",)  # never in the repository: point to ARCHITECTURE.md
 # (file, name) pairs allowed to name a missing file, each with its reason.
-ALLOWED = {
-    ("tests/test_chapters.py", "DESIGN.md"),  # asserts that chapter 03 no longer names it
-}
+ALLOWED: set[tuple[str, str]] = set()
 CHAPTER = re.compile(r"\d\d_[\w-]+\.ipynb")
 TOP_DIRS = ("muzero_lite", "tests", "benchmarks", "notebooks", "tools", "data")
 EXTENSIONS = ("md", "py", "ipynb", "json", "jsonl", "cfg", "toml", "yml", "yaml", "csv", "pt",
@@ -129,9 +126,9 @@ def test_strip_tool_keeps_outputs_and_tags_and_is_idempotent(tmp_path: Path) -> 
 def test_no_reference_to_files_the_repository_lacks() -> None:
     problems = []
     for path in _source_files():
-        relative, text = path.relative_to(ROOT).as_posix(), _text(path)
-        names = [name for name in MISSING_ON_PURPOSE if name in text] + _dangling(path)
-        problems += [f"{relative}: {name}" for name in names if (relative, name) not in ALLOWED]
+        relative = path.relative_to(ROOT).as_posix()
+        problems += [f"{relative}: {name}" for name in _dangling(path)
+                     if (relative, name) not in ALLOWED]
     assert not problems, "references to files the repository does not hold:\n" + "\n".join(
         sorted(set(problems))
     )

@@ -1,8 +1,10 @@
 """One-shot training run for the GPU machine (issue 12): train a preset for a fixed time, then
 write what the run produced under --out, small enough to come back. Prints one JSON line.
 
-On the device machine (torch + CUDA there; gymnasium, ale-py and psutil travel as wheels, see
-`../shared/device/README.md`: `bash ../shared/device/wheels.sh psutil` here first):
+On the device machine (it has torch with CUDA, numba, numpy, tqdm and matplotlib, but no package
+index: gymnasium, ale-py, farama-notifications and psutil travel as cp312 manylinux wheels in
+`.whl/`, fetched here first with `pip download --no-deps --only-binary=:all: --python-version
+3.12 --platform manylinux2014_x86_64 -d .whl gymnasium ale-py farama-notifications psutil`):
 
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && \
     export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 && \

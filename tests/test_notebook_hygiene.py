@@ -73,7 +73,9 @@ def _exists(reference: str, referrer: Path) -> bool:
                   ROOT / "muzero_lite" / reference]  # docstrings name search/api.py etc.
     if "/" not in reference:
         candidates.append(ROOT / "notebooks" / reference)  # chapters by bare name
-    return any(candidate.exists() for candidate in candidates)
+    # Only files inside the repository count: a clone elsewhere has nothing beside it.
+    return any(candidate.resolve().is_relative_to(ROOT) and candidate.exists()
+               for candidate in candidates)
 
 
 def _dangling(path: Path) -> list[str]:

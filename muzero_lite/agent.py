@@ -21,6 +21,7 @@ import torch
 from muzero_lite.checkpoint import load_checkpoint
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.games.base import Game
+from muzero_lite.inference import SearchInference
 from muzero_lite.networks import MuZeroNetwork, make_network
 from muzero_lite.search import RecurrentOutput, RootOutput, SearchConfig, SearchResult, search
 
@@ -56,7 +57,8 @@ def search_config(config: MuZeroConfig, two_player: bool, noise: bool,
 
 @torch.inference_mode()
 def run_search(network: MuZeroNetwork, observations: np.ndarray, legal_mask: np.ndarray,
-               config: SearchConfig, generator: torch.Generator | None = None) -> SearchResult:
+               config: SearchConfig, generator: torch.Generator | None = None,
+               inference: SearchInference | None = None) -> SearchResult:
     """Search from B observations at once: one initial inference, then one batched
     recurrent inference per simulation for all B trees (ARCHITECTURE.md, "Contracts").
 
@@ -65,13 +67,24 @@ def run_search(network: MuZeroNetwork, observations: np.ndarray, legal_mask: np.
     action range check, and the network's heads are wrapped with
     ``RecurrentOutput.trusted`` (no per-call NaN checks). Together that is about 20 µs less
     per simulation on the benchmark CPU (more on a GPU, where each check is a device sync);
-    the root's output is still fully checked, once per search."""
+    the root's output is still fully checked, once per search.
+
+    ``inference``: how to call the network on its device (``inference.SearchInference``: CUDA
+    graphs, bf16); None calls it directly, in float32."""
     device = next(network.parameters()).device
-    out = network.initial_inference(torch.as_tensor(observations, device=device))
+    observations = torch.as_tensor(observations, device=device)
+    if inference is None:
+        out = network.initial_inference(observations)
+    else:
+        assert inference.network is network, "the inference wraps another network"
+        out = inference.initial(observations)
     root = RootOutput(prior_logits=out.policy_logits, value=out.value, latent=out.latent)
 
     def recurrent_fn(latent: torch.Tensor, action: torch.Tensor):
-        step = network.recurrent_inference(latent, action, check_action_range=False)
+        if inference is None:
+            step = network.recurrent_inference(latent, action, check_action_range=False)
+        else:
+            step = inference.recurrent(latent, action)
         return (RecurrentOutput.trusted(step.reward, step.value, step.policy_logits),
                 step.latent)
 

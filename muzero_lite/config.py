@@ -99,6 +99,17 @@ class MuZeroConfig:
     # "skip" that batch and go on (a run that keeps diverging still stops at the checkpoint).
     on_nonfinite_loss: str = "stop"
 
+    # --- the machine (not in the paper: its actors and learner ran on separate hardware) ----
+    # "serial": self-play and the learner take turns in one thread (the loop chapter 06
+    # teaches); "overlap": self-play runs in a second thread beside the learner (one GPU).
+    pipeline: str = "serial"
+    weight_sync_interval: int = 20  # "overlap": learner steps between the actor's new weights
+    # How the search calls the network: "auto" (CUDA graphs on a GPU, eager elsewhere),
+    # "eager", "graph" (CUDA only), "compile" (torch.compile, mode "reduce-overhead").
+    inference: str = "auto"
+    # Network calls in "bf16" autocast or "fp32"; "auto": bf16 on a GPU. Losses stay in fp32.
+    precision: str = "auto"
+
     # validation -----------------------------------------------------------------------------
     def __post_init__(self) -> None:
         _validate(self)
@@ -128,6 +139,9 @@ _NETWORKS = ("mlp", "resnet")
 _OPTIMIZERS = ("sgd", "adam")
 _SCHEDULES = ("moves", "progress")
 _NONFINITE = ("stop", "skip")
+_PIPELINES = ("serial", "overlap")
+_INFERENCE = ("auto", "eager", "graph", "compile")  # = inference.MODES (config imports nothing)
+_PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def _fail(name: str, value: Any, allowed: str) -> None:
@@ -138,6 +152,7 @@ def _validate(c: MuZeroConfig) -> None:
     positive_ints = ("hidden_size", "latent_size", "channels", "num_blocks", "num_simulations",
                      "max_moves", "num_envs", "chunk_moves", "td_steps", "replay_capacity",
                      "training_steps", "batch_size", "lr_decay_steps", "checkpoint_interval",
+                     "weight_sync_interval",
                      "greedy_after_moves")
     for name in positive_ints:
         v = getattr(c, name)
@@ -174,8 +189,10 @@ def _validate(c: MuZeroConfig) -> None:
         _fail("network", c.network, f"one of {_NETWORKS}")
     if c.optimizer not in _OPTIMIZERS:
         _fail("optimizer", c.optimizer, f"one of {_OPTIMIZERS}")
-    if c.on_nonfinite_loss not in _NONFINITE:
-        _fail("on_nonfinite_loss", c.on_nonfinite_loss, f"one of {_NONFINITE}")
+    for name, allowed in (("on_nonfinite_loss", _NONFINITE), ("pipeline", _PIPELINES),
+                          ("inference", _INFERENCE), ("precision", _PRECISIONS)):
+        if getattr(c, name) not in allowed:
+            _fail(name, getattr(c, name), f"one of {allowed}")
     if c.temperature_schedule not in _SCHEDULES:
         try:
             t = float(c.temperature_schedule)

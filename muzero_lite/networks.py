@@ -201,7 +201,9 @@ class MuZeroNetwork(nn.Module):
         fail, and which cost about 2 µs a call each on the search's hot path.
         """
         if self.value_support.categorical:
-            return self.value_support.decode(head_out)
+            # The expectation over 2S+1 bins and h^-1 in float32 even under bf16 autocast.
+            with torch.autocast(head_out.device.type, enabled=False):
+                return self.value_support.decode(head_out.float())
         return head_out.squeeze(-1)
 
     def _weights_dtype(self) -> torch.dtype:

@@ -26,6 +26,7 @@ from muzero_lite.acting import (
 from muzero_lite.agent import run_search, search_config
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.games.vector import GameList, GameVector
+from muzero_lite.inference import SearchInference
 from muzero_lite.networks import MuZeroNetwork
 from muzero_lite.replay import Chunk
 
@@ -101,9 +102,11 @@ class SelfPlay:
 
     def __init__(self, config: MuZeroConfig, network: MuZeroNetwork,
                  generator: torch.Generator, seed: int = 0, first_key: int = 0,
-                 make_vector: Callable[[MuZeroConfig, int], GameVector] = make_game_vector):
+                 make_vector: Callable[[MuZeroConfig, int], GameVector] = make_game_vector,
+                 inference: SearchInference | None = None):
         self.config = config
         self.network = network
+        self.inference = inference  # how the search calls the network (None: directly)
         self.generator = generator
         self.vector = make_vector(config, seed)
         self.num_players = self.vector.num_players
@@ -132,7 +135,7 @@ class SelfPlay:
         was_training = self.network.training
         self.network.eval()
         result = run_search(self.network, observations, legal, self.search_config,
-                            self.generator)
+                            self.generator, self.inference)
         self.network.train(was_training)
 
         counts = result.visit_counts.cpu()

@@ -25,9 +25,12 @@ would make each checkpoint as big as the buffer.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import math
 import os
+import queue
 import signal
 import sys
 import threading
@@ -45,6 +48,7 @@ from muzero_lite.agent import network_for
 from muzero_lite.checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.device import check_device
+from muzero_lite.inference import Autocast, SearchInference, resolve
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.reanalyze import reanalyze_batch
 from muzero_lite.replay import Chunk, ChunkStore, FrameStack, ReplayBuffer
@@ -116,6 +120,8 @@ class Trainer:
             raise TypeError(f"config must be a MuZeroConfig (e.g. preset('tictactoe')), "
                             f"not {type(config).__name__}")
         self.config = config
+        # bf16 for the learner too, when the search uses it ("auto": on a GPU).
+        self._bf16 = resolve(config.inference, config.precision, self.device)[1]
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -199,9 +205,22 @@ class Trainer:
         self._loss_warned = False
         if state is not None:
             self._restore(state)
-        self.selfplay = SelfPlay(config, self.network, self.generator,
+        # "overlap": self-play has its own copy of the network (refreshed every
+        # weight_sync_interval learner steps) and its own random numbers.
+        self.actor_network, self.actor_generator = self.network, self.generator
+        if config.pipeline == "overlap":
+            self.actor_network = copy.deepcopy(self.network).eval().requires_grad_(False)
+            self.actor_generator = torch.Generator().manual_seed(config.seed + 1)
+            if state is not None and "actor" in state["rng"]:
+                self.actor_generator.set_state(state["rng"]["actor"])
+        self._actor_weights_step = self.train_step  # the learner step its weights come from
+        self._published: tuple[int, dict[str, torch.Tensor], Any] | None = None
+        self._published_step = self.train_step
+        self.selfplay = SelfPlay(config, self.actor_network, self.actor_generator,
                                  seed=config.seed * 1_000_003 + self.episodes,
-                                 first_key=self._first_key)
+                                 first_key=self._first_key,
+                                 inference=SearchInference(self.actor_network, config.inference,
+                                                           config.precision))
         vector = self.selfplay.vector
         frame_stack = (None if vector.frame_history is None
                        else FrameStack(vector.frame_history, vector.num_actions))
@@ -283,26 +302,35 @@ class Trainer:
             return (not stopped_early and signals.received is None
                     and self.train_step < cfg.training_steps)
 
+        def learn_once() -> None:
+            nonlocal last, stopped_early
+            started = time.perf_counter()
+            learned = self._learn_step()
+            self._learn_s = time.perf_counter() - started
+            self._learn_credit -= 1.0
+            if not learned:
+                return
+            bar.update(1)
+            if self.train_step % log_every == 0:
+                last = self._log(bar)
+            if self.train_step % cfg.checkpoint_interval == 0:
+                self.save()
+            if stop is not None and stop(self):  # the callback keeps its own cadence
+                stopped_early = True
+
+        def may_learn() -> bool:
+            return self._learn_credit >= 1.0 and self._can_learn()
+
         try:
-            while go_on() and not out_of_time(self._move_s):
-                started = time.perf_counter()
-                self._selfplay_step()
-                self._move_s = time.perf_counter() - started
-                while (self._learn_credit >= 1.0 and self._can_learn() and go_on()
-                       and not out_of_time(self._learn_s)):
+            if cfg.pipeline == "overlap":
+                self._overlap(go_on, may_learn, learn_once, out_of_time, start, max_wall_s)
+            else:
+                while go_on() and not out_of_time(self._move_s):
                     started = time.perf_counter()
-                    learned = self._learn_step()
-                    self._learn_s = time.perf_counter() - started
-                    self._learn_credit -= 1.0
-                    if not learned:
-                        continue
-                    bar.update(1)
-                    if self.train_step % log_every == 0:
-                        last = self._log(bar)
-                    if self.train_step % cfg.checkpoint_interval == 0:
-                        self.save()
-                    if stop is not None and stop(self):  # the callback keeps its own cadence
-                        stopped_early = True
+                    self._selfplay_step()
+                    self._move_s = time.perf_counter() - started
+                    while may_learn() and go_on() and not out_of_time(self._learn_s):
+                        learn_once()
         except (Diverged, KeyboardInterrupt):
             save_at_exit = False  # keep the last checkpoint: these weights are suspect / no time
             raise
@@ -324,9 +352,90 @@ class Trainer:
             print(f"interrupted ({name}): saved step {self.train_step} to {self.out}", flush=True)
         return last
 
+    def _overlap(self, go_on: Callable[[], bool], may_learn: Callable[[], bool],
+                 learn_once: Callable[[], None], out_of_time: Callable[[float], bool],
+                 start: float, max_wall_s: float | None) -> None:
+        """pipeline="overlap": an ``_Actor`` thread plays moves while this thread learns.
+        Its moves reach the replay here, between learner steps, so the replay, the counters
+        and the checkpoints keep one owner; the ratio holds both ways (the learner waits for
+        moves, the actor waits when the learner is two moves' worth behind)."""
+        def too_late(next_move_s: float) -> bool:  # the actor's clock: reads, never writes
+            spent = time.perf_counter() - start
+            return max_wall_s is not None and spent + next_move_s + self._save_s > max_wall_s
+
+        actor = _Actor(self, too_late)
+        actor.start()
+        interrupted = False
+        try:
+            while go_on():
+                self._take_moves(actor)
+                if actor.error is not None:
+                    break
+                if may_learn():
+                    if out_of_time(self._learn_s):
+                        break
+                    learn_once()
+                    if self.train_step - self._published_step >= self.config.weight_sync_interval:
+                        self._publish_weights()
+                    actor.wake()
+                elif actor.finished.is_set():
+                    break
+                else:
+                    self._take_moves(actor, wait_s=0.05)
+        except KeyboardInterrupt:
+            interrupted = True  # stop at once: the move under way is not waited for
+            raise
+        finally:
+            actor.stop(join=not interrupted)
+            if not interrupted:
+                self._take_moves(actor)
+        if actor.error is not None:
+            raise actor.error
+
+    def _take_moves(self, actor: _Actor, wait_s: float | None = None) -> None:
+        """Every move the actor has finished, into the replay (waiting up to ``wait_s`` for
+        the first when given)."""
+        try:
+            item = actor.moves.get(timeout=wait_s) if wait_s else actor.moves.get_nowait()
+            while True:
+                self._add_move(*item)
+                actor.taken += 1
+                item = actor.moves.get_nowait()
+        except queue.Empty:
+            pass
+        actor.learning = self._can_learn()
+
+    def _publish_weights(self) -> None:
+        """A copy of the learner's weights for the actor (it loads them between moves)."""
+        state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
+        event = None
+        if self.device.type == "cuda":  # the actor's stream waits for these copies
+            event = torch.cuda.Event()
+            event.record()
+        self._published = (self.train_step, state, event)
+        self._published_step = self.train_step
+
+    def _refresh_actor_weights(self) -> None:
+        """In the actor's thread, between moves: the newest published weights, if new."""
+        published = self._published
+        if published is None or published[0] == self._actor_weights_step:
+            return
+        step, state, event = published
+        if event is not None:
+            torch.cuda.current_stream().wait_event(event)
+        self.actor_network.load_state_dict(state)  # in place: captured graphs see it
+        self._actor_weights_step = step
+
     def _selfplay_step(self) -> None:
-        progress = self.train_step / self.config.training_steps
-        chunks, ended = self.selfplay.step(progress)
+        """One self-play move of every game, in this thread (pipeline="serial")."""
+        self._add_move(*self.selfplay.step(self._progress()))
+
+    def _progress(self) -> float:
+        return self.train_step / self.config.training_steps
+
+    def _add_move(self, chunks: list[Chunk], ended: list[Any]) -> None:
+        """One self-play move of every game: its chunks into the replay, its ended games
+        into the counters, and the learner steps it pays for."""
         for chunk in chunks:
             self.replay.add_chunk(chunk)
             self._unsaved.append(chunk)
@@ -363,7 +472,8 @@ class Trainer:
                                     noise=cfg.reanalyze_noise)
             self.reanalyze_s += time.perf_counter() - started
         self.network.train()
-        losses = unrolled_loss(self.network, batch.to_torch(self.device),
+        model = Autocast(self.network) if self._bf16 else self.network
+        losses = unrolled_loss(model, batch.to_torch(self.device),
                                value_loss_weight=cfg.value_loss_weight,
                                reward_loss_weight=cfg.reward_loss_weight)
         parts = {"loss": losses.total.item(), "value_loss": float(losses.value),
@@ -411,6 +521,8 @@ class Trainer:
                 **({"reanalyze_s": round(self.reanalyze_s, 2)}
                    if self.config.reanalyze_fraction > 0 else {}),
                 **({"skipped_batches": self.skipped_batches} if self.skipped_batches else {}),
+                **({"weights_lag": self.train_step - self._actor_weights_step}
+                   if self.config.pipeline == "overlap" else {}),
                 **({"evaluation": self.last_evaluation} if self.last_evaluation else {})}
 
     def _log(self, bar: Any) -> dict[str, Any]:
@@ -471,7 +583,9 @@ class Trainer:
                          "replay_files": self._replay_files,
                          "next_game_key": self.selfplay.next_key},
             "rng": {"torch": torch.get_rng_state(), "search": self.generator.get_state(),
-                    "numpy": _numpy_state(self.rng)},
+                    "numpy": _numpy_state(self.rng),
+                    **({"actor": self.actor_generator.get_state()}
+                       if self.actor_generator is not self.generator else {})},
         })
         self._stamp = _file_stamp(self.out / "checkpoint.pt")
         overwritten = []
@@ -577,6 +691,62 @@ def _file_stamp(path: Path) -> tuple[int, int, int] | None:
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class _Actor(threading.Thread):
+    """pipeline="overlap": plays self-play moves in its own thread and hands each move's
+    chunks and ended games to the learner's thread through ``moves``. On a GPU it queues its
+    kernels on its own CUDA stream, so they run beside the learner's."""
+
+    def __init__(self, trainer: Trainer, too_late: Callable[[float], bool]):
+        super().__init__(name="muzero-lite self-play", daemon=True)
+        self.trainer = trainer
+        self.too_late = too_late
+        self.moves: queue.Queue = queue.Queue()
+        self.made = self.taken = 0  # moves played / moves the learner's thread took
+        self.learning = trainer._can_learn()  # set by the learner's thread
+        self.finished = threading.Event()
+        self.error: BaseException | None = None
+        self._halt = threading.Event()
+        self._wake = threading.Condition()
+        self._move_s = trainer._move_s
+        device = trainer.device
+        self._stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+
+    def run(self) -> None:
+        t, cfg = self.trainer, self.trainer.config
+        per_move = cfg.train_ratio * cfg.num_envs  # learner steps one move pays for
+        lead = max(2.0, 2 * per_move)  # how far ahead of the learner the actor may run
+        try:
+            with torch.cuda.stream(self._stream) if self._stream else contextlib.nullcontext():
+                while not self._halt.is_set():
+                    with self._wake:
+                        while (not self._halt.is_set() and self.learning and
+                               t._learn_credit + (self.made - self.taken) * per_move >= lead):
+                            self._wake.wait(0.05)
+                    if self._halt.is_set() or self.too_late(self._move_s):
+                        break
+                    t._refresh_actor_weights()
+                    started = time.perf_counter()
+                    move = t.selfplay.step(t._progress())
+                    self._move_s = time.perf_counter() - started
+                    t._move_s = self._move_s
+                    self.made += 1
+                    self.moves.put(move)
+        except BaseException as error:  # handed to the learner's thread, raised there
+            self.error = error
+        finally:
+            self.finished.set()
+
+    def wake(self) -> None:
+        with self._wake:
+            self._wake.notify()
+
+    def stop(self, join: bool = True) -> None:
+        self._halt.set()
+        self.wake()
+        if join:
+            self.join()
 
 
 class _Signals:

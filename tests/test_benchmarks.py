@@ -77,3 +77,18 @@ def test_gpu_run_one_shot_runs_end_to_end_on_the_cpu(tmp_path):
                                                      "metrics.jsonl", "summary.json"]
     assert json.loads((out / "summary.json").read_text())["train_steps"] == \
         result["train_steps"]
+
+
+def test_gpu_throughput_measures_every_phase_on_the_cpu():
+    result = run_script("benchmarks/gpu_throughput.py", "--tiny", "--presets", "connect4",
+                        "--seconds", "1")
+    assert result["benchmark"] == "gpu_throughput" and result["device"] == "cpu"
+    c4 = result["results"]["connect4"]
+    assert set(c4["network_ms"]) == {"eager_fp32", "eager_bf16"}  # graphs only on CUDA
+    assert c4["chosen"] in c4["network_ms"]
+    assert 0 <= c4["search"]["outside_network_share"] < 1
+    for phase in ("overlap", "serial"):
+        assert c4[phase]["env_steps_per_s"] > 0 and c4[phase]["learner_steps_per_s"] > 0
+    assert c4["train_ratio"] == round(c4["learner_alone_steps_per_s"]
+                                      / c4["selfplay_alone_env_steps_per_s"], 5)
+    assert set(result["met"]["connect4"]) == set(result["targets"])

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def stack_frames(frames: np.ndarray, prev: np.ndarray, actions: np.ndarray,
                  planes: np.ndarray, steps: np.ndarray, out: np.ndarray) -> None:
     """``out[b, slot]`` = the frame ``history - 1 - slot`` steps before ``steps[b]`` (flat,

@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def select_leaves(
     children_index: np.ndarray,  # [B, N, A] int64
     children_prior: np.ndarray,  # [B, N, A] float64
@@ -105,7 +105,7 @@ def select_leaves(
         depth += 1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def expand_and_backup(
     new_node: int,  # simulation s adds node s + 1
     leaf_parents: np.ndarray,  # [B] int64, from select_leaves

@@ -1,0 +1,202 @@
+"""The GPU-shaped paths, checked on the CPU: self-play and learner overlapped in two threads,
+and the network called through ``SearchInference`` (eager / bf16 here; CUDA graphs where a
+GPU is present, by ``benchmarks/gpu_check.sh``)."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from muzero_lite import games
+from muzero_lite.agent import network_for, run_search, search_config
+from muzero_lite.config import preset
+from muzero_lite.inference import Autocast, SearchInference, resolve
+from muzero_lite.losses import unrolled_loss
+from muzero_lite.networks import MLPNetwork
+from muzero_lite.training import Trainer, read_metrics
+
+TINY = dict(num_simulations=4, num_envs=4, batch_size=16, hidden_size=16, latent_size=8,
+            training_steps=60, checkpoint_interval=20, lr_decay_steps=60, train_ratio=0.5,
+            pipeline="overlap", weight_sync_interval=5)
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.fixture(scope="module")
+def overlap_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("overlap")
+    trainer = Trainer(preset("tictactoe", **TINY), out, progress=False)
+    loaded = []
+    refresh = trainer._refresh_actor_weights
+
+    def spy():  # which learner step the actor's weights come from, at each move
+        refresh()
+        loaded.append(trainer._actor_weights_step)
+
+    trainer._refresh_actor_weights = spy
+    last = trainer.train(log_every=10)
+    return out, trainer, last, loaded
+
+
+def test_overlap_learns_at_the_ratio_and_saves(overlap_run):
+    out, trainer, last, _ = overlap_run
+    assert last["train_step"] == 60 == trainer.train_step
+    # The learner never runs ahead of the moves it has received (credit >= 0) ...
+    assert trainer.train_step <= trainer.config.train_ratio * trainer.env_steps
+    assert trainer._learn_credit >= 0
+    # ... and the actor starts a move only while the learner owes less than 2 moves' worth.
+    per_move = trainer.config.train_ratio * trainer.config.num_envs
+    assert trainer._learn_credit < 2 * per_move + per_move
+    rows = read_metrics(out / "metrics.jsonl")
+    assert all(np.isfinite(r["loss"]) for r in rows)
+    assert all(r["weights_lag"] >= 0 for r in rows)
+
+
+def test_the_actor_plays_with_weights_the_learner_published(overlap_run):
+    _, trainer, _, loaded = overlap_run
+    # Published every 5 learner steps, picked up between moves: the steps the actor's weights
+    # came from grow, and each is a multiple of 5.
+    assert loaded == sorted(loaded) and max(loaded) >= 30
+    assert all(step % 5 == 0 for step in loaded)
+    learner, actor = trainer.network.state_dict(), trainer.actor_network.state_dict()
+    assert learner.keys() == actor.keys()
+    assert trainer.actor_network is not trainer.network
+    assert not any(p.requires_grad for p in trainer.actor_network.parameters())
+
+
+def test_an_overlapped_run_resumes(overlap_run, tmp_path):
+    out, trainer, _, _ = overlap_run
+    resumed = Trainer(None, out, resume=True, progress=False)
+    assert (resumed.train_step, resumed.env_steps) == (trainer.train_step, trainer.env_steps)
+    assert resumed.actor_network is not resumed.network
+    torch.testing.assert_close(resumed.actor_network.state_dict(), trainer.network.state_dict())
+    resumed.config = resumed.config.replace(training_steps=70)
+    assert resumed.train()["train_step"] == 70
+
+
+def test_an_error_in_the_actor_reaches_the_caller(tmp_path):
+    trainer = Trainer(preset("tictactoe", **TINY), tmp_path / "run", progress=False)
+
+    def broken(progress):
+        raise RuntimeError("the game engine broke")
+
+    trainer.selfplay.step = broken
+    with pytest.raises(RuntimeError, match="the game engine broke"):
+        trainer.train()
+    assert not trainer._lock.held
+
+
+def test_the_clock_holds_with_two_threads(tmp_path):
+    trainer = Trainer(preset("tictactoe", **{**TINY, "training_steps": 10**6}), tmp_path / "r",
+                      progress=False)
+    started = time.perf_counter()
+    trainer.train(max_wall_s=4)
+    assert time.perf_counter() - started < 4 * 1.02 + 1.0  # + the closing save and plot
+    assert trainer.train_step > 0
+
+
+def test_bad_machine_settings_are_refused_before_the_folder_is_made(tmp_path):
+    with pytest.raises(ValueError, match="'pipeline' = 'threads'"):
+        preset("tictactoe", pipeline="threads")
+    with pytest.raises(ValueError, match="'precision' = 'fp16'"):
+        preset("tictactoe", precision="fp16")
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        Trainer(preset("tictactoe", inference="graph"), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_resolve_picks_graphs_and_bf16_only_on_cuda():
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert resolve("auto", "auto", cpu) == ("eager", False)
+    assert resolve("auto", "auto", gpu) == ("graph", True)
+    assert resolve("eager", "bf16", cpu) == ("eager", True)
+    assert resolve("compile", "fp32", gpu) == ("compile", False)
+
+
+def _search_inputs(num_actions=9, batch=6, seed=0):
+    torch.manual_seed(seed)
+    network = MLPNetwork((12,), num_actions, latent_size=8, hidden_size=16).eval()
+    observations = np.random.default_rng(seed).random((batch, 12), dtype=np.float32)
+    legal = np.ones((batch, num_actions), dtype=bool)
+    legal[:, 0] = False
+    settings = search_config(preset("tictactoe"), two_player=True, noise=False,
+                             num_simulations=20)
+    return network, observations, legal, settings
+
+
+def test_eager_fp32_inference_is_the_plain_search_to_the_bit():
+    network, observations, legal, settings = _search_inputs()
+    plain = run_search(network, observations, legal, settings)
+    wrapped = run_search(network, observations, legal, settings,
+                         inference=SearchInference(network, "eager", "fp32"))
+    assert torch.equal(plain.visit_counts, wrapped.visit_counts)
+    assert torch.equal(plain.root_value, wrapped.root_value)
+
+
+def test_bf16_inference_returns_float32_close_to_fp32():
+    network, observations, _, _ = _search_inputs()
+    x = torch.as_tensor(observations)
+    fp32 = network.initial_inference(x)
+    bf16 = SearchInference(network, "eager", "bf16")
+    out = bf16.initial(x)
+    step = bf16.recurrent(out.latent, torch.zeros(len(x), dtype=torch.long))
+    for tensor in (out.value, out.policy_logits, out.latent, step.reward, step.latent):
+        assert tensor.dtype == torch.float32
+    torch.testing.assert_close(out.value, fp32.value, atol=0.05, rtol=0.05)
+    torch.testing.assert_close(out.policy_logits, fp32.policy_logits, atol=0.05, rtol=0.05)
+
+
+def test_the_support_decodes_in_float32_under_autocast():
+    network = network_for(preset("cartpole", support_size=300), (4,), 2)
+    x = torch.rand(3, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = network.initial_inference(x)
+    assert out.value.dtype == torch.float32  # 601 bins summed in float32, then h^-1
+    with torch.no_grad():
+        probs = torch.softmax(out.value_logits.float(), dim=-1)
+        expected = network.value_support.decode_probs(probs)
+    torch.testing.assert_close(out.value, expected)
+
+
+def test_the_learner_in_bf16_gives_nearly_the_fp32_loss_and_gradients(tmp_path):
+    trainer = Trainer(preset("cartpole", num_envs=4, num_simulations=4, batch_size=16,
+                             precision="bf16"), tmp_path / "run", progress=False)
+    while not trainer._can_learn():
+        trainer._selfplay_step()
+    assert trainer._bf16
+    batch = trainer.replay.sample(16, 5, rng=np.random.default_rng(0)).to_torch()
+    network = trainer.network.train()
+    fp32 = unrolled_loss(network, batch)
+    bf16 = unrolled_loss(Autocast(network), batch)
+    assert bf16.total.dtype == torch.float32
+    torch.testing.assert_close(bf16.total, fp32.total, rtol=0.05, atol=0.05)
+    bf16.total.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all()
+               for p in network.parameters())
+    assert trainer._learn_step()
+
+
+@cuda
+@pytest.mark.parametrize("name", ["connect4", "atari:Pong"])
+def test_captured_graphs_give_the_eager_search(name):
+    cfg = preset(name, num_simulations=16)
+    probe = games.make(cfg.game, seed=0)
+    network = network_for(cfg, probe.observation_shape, probe.num_actions).cuda().eval()
+    batch = 32
+    observations = np.stack([probe.observation()] * batch)
+    legal = np.stack([probe.legal_mask()] * batch)
+    settings = search_config(cfg, probe.num_players == 2, noise=False)
+    for precision in ("fp32", "bf16"):
+        eager = SearchInference(network, "eager", precision)
+        graph = SearchInference(network, "graph", precision)
+        a = run_search(network, observations, legal, settings, inference=eager)
+        b = run_search(network, observations, legal, settings, inference=graph)
+        torch.testing.assert_close(a.root_value, b.root_value, atol=1e-3, rtol=1e-3)
+        assert (a.visit_counts == b.visit_counts).float().mean() > 0.95
+        # The graph reads the weights where they live: an in-place update is seen.
+        with torch.no_grad():
+            for p in network.parameters():
+                p.mul_(0.5)
+        c = run_search(network, observations, legal, settings, inference=eager)
+        d = run_search(network, observations, legal, settings, inference=graph)
+        torch.testing.assert_close(c.root_value, d.root_value, atol=1e-3, rtol=1e-3)

@@ -457,8 +457,13 @@ class Trainer:
         cfg = self.config
         if self.replay.frame_stack is not None and self._observations_out is None:
             shape = (cfg.batch_size, *self.game_info["observation_shape"])
-            self._observations_out = np.zeros(shape, dtype=np.uint8)
-        # The batch is used up before the next one is sampled into the same array.
+            if self.device.type == "cuda":  # page-locked: the copy to the GPU runs async
+                self._observations_out = torch.zeros(shape, dtype=torch.uint8).pin_memory(
+                    ).numpy()
+            else:
+                self._observations_out = np.zeros(shape, dtype=np.uint8)
+        # The batch is used up before the next one is sampled into the same array (the
+        # loss's .item() below waits for the copy to the GPU).
         batch = self.replay.sample(cfg.batch_size, cfg.num_unroll_steps, rng=self.rng,
                                    observations_out=self._observations_out)
         if cfg.reanalyze_fraction > 0:

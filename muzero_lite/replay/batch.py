@@ -31,12 +31,14 @@ class Batch:
         4x smaller and the network casts them (and scales them) itself.
         """
         converted = {}
+        # Asynchronous from page-locked memory (the trainer samples Atari stacks into some).
+        non_blocking = torch.device(device).type == "cuda"
         for field in fields(self):
             value = getattr(self, field.name)
             tensor = value if isinstance(value, torch.Tensor) else torch.from_numpy(value)
             if tensor.is_floating_point():
                 tensor = tensor.float()
-            converted[field.name] = tensor.to(device)
+            converted[field.name] = tensor.to(device, non_blocking=non_blocking)
         return Batch(**converted)
 
     @property

@@ -38,13 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from muzero_lite.agent import Agent  # noqa: E402
-from muzero_lite.config import preset  # noqa: E402
+from muzero_lite.config import QUICK, preset  # noqa: E402
 from muzero_lite.evaluate import evaluate_agent  # noqa: E402
 from muzero_lite.training import Trainer  # noqa: E402
 
 # A shrunken preset that runs on a laptop CPU: the same code path, tiny numbers.
-TINY = dict(num_envs=4, num_simulations=4, batch_size=16, channels=8, num_blocks=1,
-            replay_capacity=20_000, chunk_moves=5, train_ratio=1.0, checkpoint_interval=50)
+TINY = QUICK
 
 
 def main() -> int:

@@ -44,15 +44,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from muzero_lite.agent import run_search, search_config  # noqa: E402
-from muzero_lite.config import preset  # noqa: E402
+from muzero_lite.config import QUICK, preset  # noqa: E402
 from muzero_lite.inference import SearchInference  # noqa: E402
 from muzero_lite.training import Trainer  # noqa: E402
 
 # The sizes the issue measures at: B=256 games, the presets' networks and simulations.
 FULL = {"atari:Pong": dict(num_envs=256, batch_size=256, num_simulations=50),
         "connect4": dict(num_envs=256, batch_size=512, num_simulations=100)}
-TINY = dict(num_envs=4, num_simulations=4, batch_size=16, channels=8, num_blocks=1,
-            replay_capacity=20_000, chunk_moves=5, learning_rate=0.01)
+TINY = {k: v for k, v in QUICK.items() if k not in ("train_ratio", "checkpoint_interval")}
 TARGETS = {"env_steps_per_s": 3000, "learner_steps_per_s": 30, "outside_network_share": 0.15}
 
 

@@ -152,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
                         "lost); weights, optimizer and counters are kept")
     t.add_argument("--max-wall-s", type=_seconds, default=None, metavar="S",
                    help="stop after S seconds of training (a checkpoint is saved)")
+    t.add_argument("--quick", action="store_true",
+                   help="the preset shrunk (4 games, 4 simulations, a tiny network) to show "
+                        "the whole pipeline on a CPU; --max-wall-s defaults to 60")
     until = t.add_mutually_exclusive_group()
     until.add_argument("--until-perfect", action="store_true",
                        help="tic-tac-toe: stop as soon as the agent plays perfectly")
@@ -288,8 +291,15 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         if overrides:
             raise ValueError("--resume continues with the saved config; drop --set")
+        if args.quick:
+            raise ValueError("--resume continues with the saved config; drop --quick")
     elif args.drop_replay:
         raise ValueError("--drop-replay goes with --resume")
+    if args.quick:
+        from muzero_lite.config import QUICK
+        overrides = {**QUICK, **overrides}  # what --set says wins
+        if args.max_wall_s is None:
+            args.max_wall_s = 60.0
     if args.resume:
         if args.out is None and name is None:
             raise ValueError("--resume needs the run folder: --resume --out DIR")

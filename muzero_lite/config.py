@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["MuZeroConfig", "PRESETS", "preset", "preset_for", "parse_overrides", "quick_mode",
-           "describe_fields"]
+__all__ = ["MuZeroConfig", "PRESETS", "QUICK", "preset", "preset_for", "parse_overrides",
+           "quick_mode", "describe_fields"]
 
 
 @dataclass(frozen=True)
@@ -365,6 +365,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 def quick_mode() -> bool:
     """True when MUZERO_LITE_QUICK=1: every training budget shrinks so notebooks run in CI."""
     return os.environ.get("MUZERO_LITE_QUICK", "") not in ("", "0", "false", "False")
+
+
+# `train --quick`: any preset shrunk to show its whole pipeline (self-play, replay, learner,
+# checkpoint) within a minute on a laptop CPU. It learns next to nothing.
+QUICK = dict(num_envs=4, num_simulations=4, batch_size=16, chunk_moves=5, replay_capacity=20_000,
+             train_ratio=1.0, checkpoint_interval=50, hidden_size=32, latent_size=16,
+             channels=8, num_blocks=1, learning_rate=0.01)
 
 
 def preset_for(name: str) -> str:

@@ -195,6 +195,7 @@ class FakeTrainer:
         self.train_step = 7
 
     def train(self, max_wall_s=None, stop=None):
+        FakeTrainer.made[-1]["max_wall_s"] = max_wall_s
         if FakeTrainer.raise_in_train is not None:
             raise FakeTrainer.raise_in_train
         self.stopped_by = FakeTrainer.stopped_by
@@ -222,6 +223,19 @@ def test_a_preset_name_prints_no_settings_line(fake_trainer, capsys):
     assert main(["train", "tictactoe", "--no-progress"]) == 0
     assert not capsys.readouterr().out.startswith("settings:")
     assert fake_trainer.made[0]["out"] == Path("runs/tictactoe")
+
+
+def test_quick_shrinks_the_preset_and_keeps_what_set_says(fake_trainer, capsys):
+    assert main(["train", "atari:Pong", "--quick", "--set", "num_envs=2", "--no-progress"]) == 0
+    made = fake_trainer.made[0]
+    assert made["config"].num_simulations == 4 and made["config"].channels == 8
+    assert made["config"].num_envs == 2  # --set wins over --quick
+    assert made["max_wall_s"] == 60.0
+    assert main(["train", "tictactoe", "--quick", "--max-wall-s", "5", "--out", "q",
+                 "--no-progress"]) == 0
+    assert fake_trainer.made[1]["max_wall_s"] == 5.0
+    assert main(["train", "--resume", "--quick", "--out", "q", "--no-progress"]) == 2
+    assert "drop --quick" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", [None, "tictactoe"])

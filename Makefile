@@ -32,8 +32,10 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# ruff, then the layer rule of ARCHITECTURE.md (.importlinter: imports run one way).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check muzero_lite tests benchmarks
+	$(VENV)/bin/lint-imports
 
 # Unit tests with coverage, then every notebook under strict nbval.
 # MUZERO_LITE_QUICK=1 shrinks every training budget so notebooks run in minutes.

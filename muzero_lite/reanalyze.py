@@ -44,10 +44,11 @@ import numbers
 import numpy as np
 import torch
 
-from muzero_lite.agent import run_search, search_config
+from muzero_lite.checks import check_int, check_rng
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.networks import MuZeroNetwork
-from muzero_lite.replay import Batch, ReplayBuffer, _check_int, _check_rng, batch_targets
+from muzero_lite.planning import run_search, search_config
+from muzero_lite.replay import Batch, ReplayBuffer, batch_targets
 
 __all__ = [
     "PAPER_REANALYZE_FRACTION",
@@ -82,9 +83,9 @@ def choose_samples(batch_size: int, fraction: float, rng: np.random.Generator) -
     A fixed count rather than a coin flip per row: every batch gets the same share of fresh
     targets, so the loss does not swing with the draw, and a test can count them.
     """
-    batch_size = _check_int("batch_size", batch_size, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     fraction = _check_fraction(fraction)
-    _check_rng(rng)
+    check_rng(rng)
     count = math.floor(fraction * batch_size + 0.5)
     return np.sort(rng.choice(batch_size, size=count, replace=False)).astype(np.int64)
 
@@ -125,7 +126,7 @@ def reanalyze_batch(
     _check_batch(batch)
     _check_args(network, config, td_steps, generator, two_player, noise, batch)
     fraction = _check_fraction(fraction)
-    _check_rng(rng)
+    check_rng(rng)
     steps = _stored_steps(batch, buffer)
     num_rows, num_steps = batch.target_values.shape  # B, K + 1
     columns = buffer.columns()
@@ -235,7 +236,7 @@ def _check_args(
         )
     if not isinstance(config, MuZeroConfig):
         raise TypeError(f"config must be a MuZeroConfig, got {type(config).__name__}")
-    _check_int("td_steps", td_steps, minimum=0)
+    check_int("td_steps", td_steps, minimum=0)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(
             f"generator must be a torch.Generator or None, got {type(generator).__name__}"

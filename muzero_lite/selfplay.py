@@ -23,11 +23,11 @@ from muzero_lite.acting import (
     select_action,
     training_progress_temperature,
 )
-from muzero_lite.agent import run_search, search_config
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.games.vector import GameList, GameVector
 from muzero_lite.inference import SearchInference
 from muzero_lite.networks import MuZeroNetwork
+from muzero_lite.planning import run_search, search_config
 from muzero_lite.replay import Chunk
 
 __all__ = ["EpisodeEnd", "SelfPlay", "make_game_vector", "temperature"]

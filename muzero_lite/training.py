@@ -44,12 +44,12 @@ import numpy as np
 import torch
 
 from muzero_lite import games
-from muzero_lite.agent import network_for
 from muzero_lite.checkpoint import atomic_write, load_checkpoint, save_checkpoint
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.device import check_device
 from muzero_lite.inference import Autocast, SearchInference, resolve
 from muzero_lite.losses import unrolled_loss
+from muzero_lite.planning import network_for
 from muzero_lite.reanalyze import reanalyze_batch
 from muzero_lite.replay import Chunk, ChunkStore, FrameStack, ReplayBuffer
 from muzero_lite.run_lock import RunLock

@@ -9,7 +9,6 @@
     store.py       ``ChunkStore``: each chunk written to disk once; a run resumes from them
 """
 
-from muzero_lite.replay._checks import _check_float, _check_int, _check_rng
 from muzero_lite.replay.batch import Batch
 from muzero_lite.replay.buffer import Chunk, FrameStack, ReplayBuffer
 from muzero_lite.replay.store import ChunkStore
@@ -36,7 +35,4 @@ __all__ = [
     "batch_targets",
     "make_targets",
     "n_step_value",
-    "_check_float",
-    "_check_int",
-    "_check_rng",
 ]

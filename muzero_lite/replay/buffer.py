@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from muzero_lite.replay._checks import _check_float, _check_int, _check_rng, _to_numpy
+from muzero_lite.checks import check_float, check_int, check_rng, to_numpy
 from muzero_lite.replay._kernels import stack_frames
 from muzero_lite.replay.batch import Batch
 from muzero_lite.replay.sum_tree import SumTree
@@ -124,13 +124,13 @@ class ReplayBuffer:
         seed: int | None = None,
         frame_stack: FrameStack | None = None,
     ) -> None:
-        self.capacity_positions = _check_int("capacity_positions", capacity_positions, minimum=1)
-        self.alpha = _check_float("alpha", alpha, 0.0)
-        self.beta = _check_float("beta", beta, 0.0)
-        self.td_steps = _check_int("td_steps", td_steps, minimum=0)
-        self.discount = _check_float("discount", discount, 0.0, 1.0)
-        self.num_unroll_steps = _check_int("num_unroll_steps", num_unroll_steps, minimum=0)
-        self.priority_eps = _check_float("priority_eps", priority_eps, 0.0)
+        self.capacity_positions = check_int("capacity_positions", capacity_positions, minimum=1)
+        self.alpha = check_float("alpha", alpha, 0.0)
+        self.beta = check_float("beta", beta, 0.0)
+        self.td_steps = check_int("td_steps", td_steps, minimum=0)
+        self.discount = check_float("discount", discount, 0.0, 1.0)
+        self.num_unroll_steps = check_int("num_unroll_steps", num_unroll_steps, minimum=0)
+        self.priority_eps = check_float("priority_eps", priority_eps, 0.0)
         if self.priority_eps == 0.0:
             raise ValueError("priority_eps must be > 0, got 0 (a zero priority is never sampled)")
         if frame_stack is not None and not isinstance(frame_stack, FrameStack):
@@ -247,7 +247,7 @@ class ReplayBuffer:
         if not trajectory.finished:
             raise ValueError("trajectory must be finished (call trajectory.finish(done)) first")
         if priorities is not None:
-            priorities = _to_numpy("priorities", priorities).astype(np.float64)
+            priorities = to_numpy("priorities", priorities).astype(np.float64)
             if priorities.shape != (len(trajectory),):
                 raise ValueError(
                     f"priorities must have shape ({len(trajectory)},), got {priorities.shape}")
@@ -263,10 +263,10 @@ class ReplayBuffer:
         if not isinstance(chunk, Chunk):
             raise TypeError(f"chunk must be a Chunk, got {type(chunk).__name__}")
         checked = _check_columns(
-            observations=_to_numpy("observations", chunk.observations),
-            actions=_to_numpy("actions", chunk.actions), rewards=chunk.rewards,
-            root_values=chunk.root_values, policies=_to_numpy("policies", chunk.policies),
-            to_plays=chunk.to_plays, legal_masks=_to_numpy("legal_masks", chunk.legal_masks))
+            observations=to_numpy("observations", chunk.observations),
+            actions=to_numpy("actions", chunk.actions), rewards=chunk.rewards,
+            root_values=chunk.root_values, policies=to_numpy("policies", chunk.policies),
+            to_plays=chunk.to_plays, legal_masks=to_numpy("legal_masks", chunk.legal_masks))
         length = len(chunk)
         if length == 0:
             raise ValueError("a chunk needs at least one step, got 0")
@@ -536,13 +536,13 @@ class ReplayBuffer:
         ``Batch.indices`` holds (game id, global step) per row. ``observations_out``: see
         ``observations`` (the batch's observations are then that array).
         """
-        batch_size = _check_int("batch_size", batch_size, minimum=1)
-        num_unroll_steps = _check_int("num_unroll_steps", num_unroll_steps, minimum=0)
-        td_steps = self.td_steps if td_steps is None else _check_int("td_steps", td_steps, 0)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        num_unroll_steps = check_int("num_unroll_steps", num_unroll_steps, minimum=0)
+        td_steps = self.td_steps if td_steps is None else check_int("td_steps", td_steps, 0)
         discount = (
-            self.discount if discount is None else _check_float("discount", discount, 0.0, 1.0)
+            self.discount if discount is None else check_float("discount", discount, 0.0, 1.0)
         )
-        rng = self._rng if rng is None else _check_rng(rng)
+        rng = self._rng if rng is None else check_rng(rng)
         if self._live and (num_unroll_steps + td_steps
                            > self.num_unroll_steps + self.td_steps):
             raise ValueError(
@@ -577,8 +577,8 @@ class ReplayBuffer:
         behind self-play); a step never written is an error. Nothing is written unless every
         row checks out. A position listed twice keeps the last value.
         """
-        indices = _to_numpy("indices", indices)
-        new_priorities = _to_numpy("new_priorities", new_priorities).astype(np.float64)
+        indices = to_numpy("indices", indices)
+        new_priorities = to_numpy("new_priorities", new_priorities).astype(np.float64)
         if (
             indices.ndim != 2
             or indices.shape[1] != 2

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from muzero_lite.replay._checks import _check_float, _check_int, _check_rng
+from muzero_lite.checks import check_float, check_int, check_rng
 from muzero_lite.replay.trajectory import Trajectory
 
 __all__ = ["StepColumns", "Targets", "batch_targets", "make_targets", "n_step_value"]
@@ -67,7 +67,7 @@ def n_step_value(trajectory: Trajectory, position: int, td_steps: int, discount:
     nothing to bootstrap from, so the pseudocode treats it the same way.
     """
     _check_target_args(trajectory, 0, td_steps, discount)
-    position = _check_int("position", position, minimum=0)
+    position = check_int("position", position, minimum=0)
     if position >= len(trajectory):
         raise ValueError(f"position must be in [0, {len(trajectory)}), got {position}")
     return _n_step_value(trajectory, position, td_steps, discount)
@@ -102,9 +102,9 @@ def _check_target_args(
     if len(trajectory) == 0:
         raise ValueError("trajectory is empty")
     return (
-        _check_int("num_unroll_steps", num_unroll_steps, minimum=0),
-        _check_int("td_steps", td_steps, minimum=0),
-        _check_float("discount", discount, 0.0, 1.0),
+        check_int("num_unroll_steps", num_unroll_steps, minimum=0),
+        check_int("td_steps", td_steps, minimum=0),
+        check_float("discount", discount, 0.0, 1.0),
     )
 
 
@@ -135,16 +135,16 @@ def make_targets(
         trajectory, num_unroll_steps, td_steps, discount
     )
     length = len(trajectory)
-    index = _check_int("index", index, minimum=0)
+    index = check_int("index", index, minimum=0)
     if index >= length:
         raise ValueError(f"index must be in [0, {length}), got {index}")
-    action_space_size = _check_int("action_space_size", action_space_size, minimum=1)
+    action_space_size = check_int("action_space_size", action_space_size, minimum=1)
     if action_space_size != trajectory.action_space_size:
         raise ValueError(
             f"action_space_size must match the trajectory's policies "
             f"({trajectory.action_space_size}), got {action_space_size}"
         )
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
 
     values = np.zeros(num_unroll_steps + 1, dtype=np.float32)
     rewards = np.zeros(num_unroll_steps + 1, dtype=np.float32)
@@ -225,10 +225,10 @@ def batch_targets(
     Random actions past the end are drawn as ``rng.integers(0, A, (B, K))``: the same
     numbers ``make_targets`` draws for the B positions one after another.
     """
-    num_unroll_steps = _check_int("num_unroll_steps", num_unroll_steps, minimum=0)
-    td_steps = _check_int("td_steps", td_steps, minimum=0)
-    discount = _check_float("discount", discount, 0.0, 1.0)
-    rng = _check_rng(rng)
+    num_unroll_steps = check_int("num_unroll_steps", num_unroll_steps, minimum=0)
+    td_steps = check_int("td_steps", td_steps, minimum=0)
+    discount = check_float("discount", discount, 0.0, 1.0)
+    rng = check_rng(rng)
     steps = np.asarray(steps, dtype=np.int64)
     assert steps.ndim == 1 and np.all(steps >= 0)
     capacity, num_actions = columns.capacity, columns.policies.shape[1]

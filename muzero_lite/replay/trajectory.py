@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from muzero_lite.replay._checks import _check_finite, _check_int, _to_numpy
+from muzero_lite.checks import check_finite, check_int, to_numpy
 
 __all__ = ["Trajectory"]
 
@@ -66,13 +66,13 @@ class Trajectory:
         if self.finished:
             raise ValueError("cannot append to a finished trajectory")
         step = _check_columns(
-            observations=_to_numpy("observation", observation)[None],
-            actions=_to_numpy("action", [_check_int("action", action, minimum=0)]),
-            rewards=[_check_finite("reward", reward)],
-            root_values=[_check_finite("root_value", root_value)],
-            policies=_to_numpy("policy", policy)[None],
-            to_plays=[_check_int("to_play", to_play, minimum=0)],
-            legal_masks=None if legal_mask is None else _to_numpy("legal_mask", legal_mask)[None],
+            observations=to_numpy("observation", observation)[None],
+            actions=to_numpy("action", [check_int("action", action, minimum=0)]),
+            rewards=[check_finite("reward", reward)],
+            root_values=[check_finite("root_value", root_value)],
+            policies=to_numpy("policy", policy)[None],
+            to_plays=[check_int("to_play", to_play, minimum=0)],
+            legal_masks=None if legal_mask is None else to_numpy("legal_mask", legal_mask)[None],
         )
         if len(self):
             first_observation = self._steps["observations"][0]
@@ -128,13 +128,13 @@ class Trajectory:
         if to_plays is None:
             to_plays = np.zeros(len(actions), dtype=np.int64)
         columns = _check_columns(
-            observations=_to_numpy("observations", observations),
-            actions=_to_numpy("actions", actions),
+            observations=to_numpy("observations", observations),
+            actions=to_numpy("actions", actions),
             rewards=rewards,
             root_values=root_values,
-            policies=_to_numpy("policies", policies),
+            policies=to_numpy("policies", policies),
             to_plays=to_plays,
-            legal_masks=None if legal_masks is None else _to_numpy("legal_masks", legal_masks),
+            legal_masks=None if legal_masks is None else to_numpy("legal_masks", legal_masks),
         )
         trajectory = cls()
         trajectory._freeze({name: column.copy() for name, column in columns.items()}, bool(done))
@@ -230,9 +230,9 @@ def _check_columns(
         observations = observations.astype(np.float32)  # half the memory, what torch uses
     if actions.ndim != 1 or not np.issubdtype(actions.dtype, np.integer):
         raise ValueError(f"actions must be a 1-D int array, got {actions.dtype} {actions.shape}")
-    rewards = _to_numpy("rewards", rewards).astype(np.float32)
-    root_values = _to_numpy("root_values", root_values).astype(np.float32)
-    to_plays = _to_numpy("to_plays", to_plays)
+    rewards = to_numpy("rewards", rewards).astype(np.float32)
+    root_values = to_numpy("root_values", root_values).astype(np.float32)
+    to_plays = to_numpy("to_plays", to_plays)
     columns = {"observations": observations, "rewards": rewards, "root_values": root_values}
     columns |= {"policies": policies, "to_plays": to_plays}
     for name, column in columns.items():

@@ -1,4 +1,4 @@
-"""Argument checks shared by the replay modules (and Reanalyze): where data enters."""
+"""Argument checks where data enters the replay and Reanalyze (imports nothing of the package)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
+def check_int(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < minimum:
@@ -17,7 +17,7 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
-def _check_float(name: str, value: object, low: float, high: float = math.inf) -> float:
+def check_float(name: str, value: object, low: float, high: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a float, got {type(value).__name__}")
     if not (low <= float(value) <= high):
@@ -25,7 +25,7 @@ def _check_float(name: str, value: object, low: float, high: float = math.inf) -
     return float(value)
 
 
-def _check_finite(name: str, value: object) -> float:
+def check_finite(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     if not math.isfinite(float(value)):
@@ -33,7 +33,7 @@ def _check_finite(name: str, value: object) -> float:
     return float(value)
 
 
-def _check_rng(rng: object) -> np.random.Generator:
+def check_rng(rng: object) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
             f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
@@ -42,7 +42,7 @@ def _check_rng(rng: object) -> np.random.Generator:
     return rng
 
 
-def _to_numpy(name: str, value: object) -> np.ndarray:
+def to_numpy(name: str, value: object) -> np.ndarray:
     """Accept numpy arrays, sequences and torch tensors (on any device)."""
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()

@@ -92,3 +92,63 @@ def test_gpu_throughput_measures_every_phase_on_the_cpu():
     assert c4["train_ratio"] == round(c4["learner_alone_steps_per_s"]
                                       / c4["selfplay_alone_env_steps_per_s"], 5)
     assert set(result["met"]["connect4"]) == set(result["targets"])
+
+
+def test_connect4_strength_plays_every_depth_with_evaluate_agents_openings(tmp_path):
+    """Tiny numbers on the shipped agent: one JSON line (and the saved file) with a row per
+    depth, the depth-4 row and the tactics exactly what `python -m muzero_lite evaluate`
+    reports, and the other depths played from the same openings as that row."""
+    import importlib.util
+
+    from muzero_lite.agent import load_agent
+    from muzero_lite.evaluate import evaluate_agent, format_report
+
+    checkpoint = "data/checkpoints/connect4.pt"
+    saved = tmp_path / "strength.json"
+    result = run_script("benchmarks/connect4_strength.py", checkpoint, "--games", "1",
+                        "--depths", "1", "3", "--simulations", "2", "--save", str(saved))
+    assert json.loads(saved.read_text()) == result
+    assert result["benchmark"] == "connect4_strength" and result["depths"] == [1, 3, 4]
+    assert result["command"].startswith(f"python benchmarks/connect4_strength.py {checkpoint} ")
+    assert list(result["table"]) == ["random", "alphabeta1", "alphabeta3", "alphabeta4"]
+    for opponent, sides in result["table"].items():
+        assert [sum(sides[s]) for s in "XO"] == [1, 1]
+        assert result["rates"][opponent]["win_rate"] == (sides["X"][0] + sides["O"][0]) / 2
+    assert "alphabeta3" in format_report(result)  # the table has evaluate_agent's shape
+
+    done = subprocess.run([sys.executable, "-m", "muzero_lite", "evaluate", checkpoint, "--games",
+                           "1", "--simulations", "2", "--json"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, check=True)
+    cli = json.loads(done.stdout)
+    assert result["table"]["alphabeta4"] == cli["table"]["alphabeta4"]
+    assert result["table"]["random"] == cli["table"]["random"]
+    assert result["tactics"] == cli["tactics"]
+
+    # The other depths start from the openings of evaluate_agent's depth-4 row, game by game.
+    spec = importlib.util.spec_from_file_location("connect4_strength",
+                                                  ROOT / "benchmarks" / "connect4_strength.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    agent = load_agent(ROOT / checkpoint)
+
+    class Spy:  # the agent, noting the two opening moves of each game it plays
+        config, num_players = agent.config, agent.num_players
+
+        def __init__(self):
+            self.openings = []
+
+        def act(self, game, num_simulations=None):
+            if len(game.moves) in (2, 3):  # its first move, as X or as O
+                self.openings.append(tuple(game.moves[:2]))
+            return agent.act(game, num_simulations)
+
+    spy = Spy()
+    report = evaluate_agent(spy, games=2, num_simulations=2)
+    assert len(spy.openings) == 8  # random then alpha-beta 4, 2 games per side each
+    again = Spy()
+    assert module.match_against_depth(again, 4, 2, 2) == report["table"]["alphabeta4"]
+    assert again.openings == spy.openings[4:]
+    assert len(set(spy.openings)) > 1  # the openings differ from game to game
+    done = subprocess.run([sys.executable, "benchmarks/connect4_strength.py", "nowhere.pt"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2 and "no checkpoint at nowhere.pt" in done.stderr

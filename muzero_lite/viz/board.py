@@ -1,4 +1,5 @@
-"""``TicTacToeBoard``: play tic-tac-toe against an agent in Jupyter (chapter 00).
+"""Boards to play against an agent in Jupyter: ``TicTacToeBoard`` (chapter 00) and
+``Connect4Board`` (chapter 08, at the end of this file).
 
     from muzero_lite.agent import load_agent
     from muzero_lite.viz import TicTacToeBoard
@@ -27,7 +28,7 @@ Each part has a CSS class for browser tests: ``mzl-board`` (the whole), ``mzl-bo
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import ipywidgets as widgets
 
@@ -252,5 +253,287 @@ class TicTacToeBoard(widgets.VBox):
         # Jupyter shows repr() as the widget's plain-text output: keep it short and stable.
         return (
             f"TicTacToeBoard(you={SYMBOL[self.you]}, moves={list(self.game.moves)}, "
+            f"status={self.status.value!r})"
+        )
+
+
+# -- Connect Four -------------------------------------------------------------------------------
+
+C4_ROWS, C4_COLS, C4_LINE = 6, 7, 4
+C4_CELL_SIZE = "46px"
+C4_GAP = "4px"
+CHOSEN_FILL = "#ffe38a"  # the column the agent's search chose: yellow, like the last move
+
+
+class SearchingAgent(Protocol):
+    def search(self, game: games.Game, num_simulations: int | None = None) -> Any: ...
+
+
+def four_in_a_row(board: Any) -> set[tuple[int, int]]:
+    """Every (row, col) of a completed line of four on a Connect Four board (-1 empty, 0 X,
+    1 O; row 0 at the top), or an empty set."""
+    cells: set[tuple[int, int]] = set()
+    for r in range(C4_ROWS):
+        for c in range(C4_COLS):
+            stone = int(board[r][c])
+            if stone == -1:
+                continue
+            for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                line = [(r + i * dr, c + i * dc) for i in range(C4_LINE)]
+                if all(0 <= rr < C4_ROWS and 0 <= cc < C4_COLS and int(board[rr][cc]) == stone
+                       for rr, cc in line):
+                    cells.update(line)
+    return cells
+
+
+class Connect4Board(widgets.VBox):
+    """A clickable Connect Four board that shows what the agent's search found.
+
+    agent: anything with ``search(game, num_simulations) -> SearchResult``
+    (``muzero_lite.agent.Agent``, a checkpoint loaded with ``load_agent``); its move is the
+    most visited column, ties to the lowest, exactly ``agent.act``. you_play: 0 to play X
+    (moves first) or 1 to play O. num_simulations: None for the checkpoint's own.
+
+    A click on any cell of a column, or on the column's number above the board, drops your
+    stone there. Under the board, one box per column shows the agent's last search: the
+    visits ``N`` each column got, and ``Q``, how good the search found that move for the agent
+    (+1: a win, -1: a loss). The line below them gives ``V``, the search's value of the whole
+    position for the agent. The chosen column is yellow.
+
+    Like ``TicTacToeBoard``: a turn line above, a status line below, a side toggle and a new
+    game button; nothing a user does raises (a full column, a click after the end or while
+    the agent thinks, an agent that fails: each ends up on the status line). ``click(column)``
+    is what a button runs; ``last_search`` holds the numbers shown (``column``, ``visits``,
+    ``q``, ``value``, ``simulations``), or None before the agent's first move.
+
+    CSS classes for browser tests: ``mzl-c4`` (the whole), ``mzl-c4-drop`` and
+    ``mzl-c4-drop-<c>`` (the column numbers), ``mzl-c4-cell`` and ``mzl-c4-cell-<r>-<c>``,
+    ``mzl-c4-visits-<c>`` (a column's search box), ``mzl-c4-value``, ``mzl-c4-turn``,
+    ``mzl-c4-status``, ``mzl-c4-side``, ``mzl-c4-new``.
+    """
+
+    def __init__(self, agent: SearchingAgent, you_play: int = 0,
+                 num_simulations: int | None = None) -> None:
+        if isinstance(you_play, bool) or you_play not in (0, 1):
+            raise ValueError(f"you_play must be 0 (X, moves first) or 1 (O), got {you_play!r}")
+        if not callable(getattr(agent, "search", None)):
+            raise TypeError(
+                f"agent must have a search(game) method (e.g. load_agent(...)), "
+                f"got {type(agent).__name__}"
+            )
+        if num_simulations is not None and (
+            isinstance(num_simulations, bool) or not isinstance(num_simulations, int)
+            or num_simulations < 1
+        ):
+            raise ValueError(f"num_simulations must be None or >= 1, got {num_simulations!r}")
+        columns = f"repeat({C4_COLS}, {C4_CELL_SIZE})"
+
+        def grid(children: list, name: str) -> widgets.GridBox:
+            box = widgets.GridBox(children, layout=widgets.Layout(
+                grid_template_columns=columns, grid_gap=C4_GAP, width="auto"))
+            box.add_class(name)
+            return box
+
+        # One Layout per kind of part, shared by its buttons: fewer widget models to sync
+        # (and to store in a saved notebook) than one per button.
+        drop_layout = widgets.Layout(width=C4_CELL_SIZE, height="28px", margin="0")
+        cell_layout = widgets.Layout(width=C4_CELL_SIZE, height=C4_CELL_SIZE, margin="0")
+        visits_layout = widgets.Layout(width=C4_CELL_SIZE)
+        drops = [widgets.Button(description=str(col), tooltip=f"drop a stone in column {col}",
+                                layout=drop_layout)
+                 for col in range(C4_COLS)]
+        cells = [[widgets.Button(tooltip=f"column {col}", layout=cell_layout)
+                  for col in range(C4_COLS)] for _ in range(C4_ROWS)]
+        visits = [widgets.HTML(layout=visits_layout) for _ in range(C4_COLS)]
+        for col, button in enumerate(drops):
+            button.add_class("mzl-c4-drop")
+            button.add_class(f"mzl-c4-drop-{col}")
+            button.style.font_weight = "bold"
+        for row in range(C4_ROWS):
+            for col, button in enumerate(cells[row]):
+                button.add_class("mzl-c4-cell")
+                button.add_class(f"mzl-c4-cell-{row}-{col}")
+        for col, box in enumerate(visits):
+            box.add_class(f"mzl-c4-visits-{col}")
+        turn = widgets.HTML()
+        status = widgets.Label(layout=widgets.Layout(width="auto"))
+        value = widgets.HTML()
+        side = widgets.ToggleButtons(
+            options=[("you play X", 0), ("you play O", 1)],
+            value=you_play,
+            tooltips=["X moves first", "the agent plays X and opens"],
+            style={"button_width": "100px"},
+        )
+        new_game = widgets.Button(description="new game", icon="refresh")
+        for part, name in [(turn, "mzl-c4-turn"), (status, "mzl-c4-status"),
+                           (value, "mzl-c4-value"), (side, "mzl-c4-side"),
+                           (new_game, "mzl-c4-new")]:
+            part.add_class(name)
+        board = grid([button for row in cells for button in row], "mzl-c4-grid")
+        super().__init__(children=[
+            turn, grid(drops, "mzl-c4-drops"), board, grid(visits, "mzl-c4-search"), value,
+            status, widgets.HBox([side, new_game])])
+        self.add_class("mzl-c4")
+
+        self.agent, self.num_simulations = agent, num_simulations
+        self.drops, self.cells, self.visits = drops, cells, visits
+        self.turn, self.status, self.value, self.side = turn, status, value, side
+        self.new_game_button = new_game
+        self.last_search: dict[str, Any] | None = None
+        self._busy = False  # True while the agent searches
+        for col, button in enumerate(drops):
+            button.on_click(lambda _button, col=col: self.click(col))
+        for row in cells:
+            for col, button in enumerate(row):
+                button.on_click(lambda _button, col=col: self.click(col))
+        new_game.on_click(lambda _button: self.new_game())
+        side.observe(lambda _change: self.new_game(), names="value")
+        self.new_game()
+
+    # -- what the buttons do -----------------------------------------------------------------
+
+    def new_game(self) -> None:
+        """Start over with the side chosen in the toggle (the agent opens if you play O)."""
+        self.you = self.side.value
+        self.game = games.make("connect4")
+        self.last_search = None
+        if self.you == 1:
+            self._guarded(lambda: self._agent_move("You are O. {} Your move."))
+        else:
+            self._show("You are X. Your move: click a column.")
+
+    def click(self, column: int) -> None:
+        """Your stone in ``column`` (0..6, left to right), then the agent's reply.
+
+        Never raises: whatever goes wrong is said on the status line."""
+        self._guarded(lambda: self._click(column))
+
+    # -- the work ----------------------------------------------------------------------------
+
+    def _guarded(self, action) -> None:
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - a widget callback must not raise
+            self._busy = False
+            self._show(f"Something went wrong: {type(error).__name__}: {error}")
+
+    def _click(self, column: int) -> None:
+        if self._busy:
+            self._show("Wait: the agent is still thinking.", keep_board=True)
+            return
+        if isinstance(column, bool) or not isinstance(column, int) or not 0 <= column < C4_COLS:
+            self._show(f"There is no column {column!r}: the columns are 0..6, left to right.")
+            return
+        if self.game.terminal():
+            self._show(f"The game is over. {self._outcome()} Press 'new game' to play again.")
+            return
+        if column not in self.game.legal_actions():
+            free = ", ".join(str(c) for c in self.game.legal_actions())
+            self._show(f"Column {column} is full. Your move: a column with room ({free}).")
+            return
+        self.game.step(column)
+        if self.game.terminal():
+            self._show(f"You played column {column}.")
+            return
+        self._agent_move(f"You played column {column}. {{}}" + " Your move.")
+
+    def _agent_move(self, template: str) -> None:
+        """The agent searches and plays; ``template``'s ``{}`` becomes "The agent played ..."."""
+        self._busy = True
+        self._show("The agent is thinking...", keep_board=True)
+        try:
+            result = self.agent.search(self.game, self.num_simulations)
+        finally:
+            self._busy = False
+        counts = [int(n) for n in result.visit_counts[0].tolist()]
+        reply = max(range(len(counts)), key=lambda a: (counts[a], -a))  # ties: lowest column
+        self.last_search = {
+            "column": reply,
+            "visits": counts,
+            "q": [round(float(q), 4) for q in result.q_values[0].tolist()],
+            "value": round(float(result.root_value[0]), 4),
+            "simulations": sum(counts),
+        }
+        self.game.step(reply)
+        message = template.format(f"The agent played column {reply}.")
+        if self.game.terminal():
+            message = message.removesuffix(" Your move.")
+        self._show(message)
+
+    def _outcome(self) -> str:
+        winner = self.game.winner()
+        if winner is None:
+            return "Draw."
+        return "You win!" if winner == self.you else "The agent wins."
+
+    def _show(self, message: str, keep_board: bool = False) -> None:
+        """Paint the board and the search (unless ``keep_board``), the turn and status lines."""
+        over = self.game.terminal()
+        if not keep_board:
+            self._paint_board()
+            self._paint_search()
+        self.turn.value = self._turn_html(over)
+        if over and not message.endswith("Press 'new game' to play again."):
+            message = f"{message} {self._outcome()} Press 'new game' to play again.".strip()
+        self.status.value = message
+
+    def _paint_board(self) -> None:
+        board = self.game.board
+        line = four_in_a_row(board)
+        last = None
+        if self.game.moves:  # the top stone of the last move's column
+            column = self.game.moves[-1]
+            last = (int((board[:, column] == -1).sum()), column)
+        for row in range(C4_ROWS):
+            for col in range(C4_COLS):
+                button, stone = self.cells[row][col], int(board[row, col])
+                button.description = "" if stone == -1 else SYMBOL[stone]
+                button.style.text_color = STONE_COLOUR.get(stone, NUMBER_COLOUR)
+                button.style.font_size = "24px"
+                button.style.font_weight = "bold"
+                fill = EMPTY_FILL
+                if (row, col) == last:
+                    fill = LAST_MOVE_FILL
+                if (row, col) in line:
+                    fill = WIN_FILL
+                button.style.button_color = fill
+
+    def _paint_search(self) -> None:
+        search = self.last_search
+        if search is None:
+            for box in self.visits:
+                box.value = ""
+            self.value.value = ("<span style='color:#757575'>The agent's search appears here "
+                                "after its first move: N visits and Q per column.</span>")
+            return
+        for col, box in enumerate(self.visits):
+            n, q = search["visits"][col], search["q"][col]
+            chosen = col == search["column"]
+            style = (f"background:{CHOSEN_FILL};" if chosen else "") + (
+                "text-align:center;font-size:11px;line-height:1.3;border-radius:3px")
+            q_text = f"{q:+.2f}" if n else "&ndash;"
+            box.value = f"<div style='{style}'>N {n}<br>Q {q_text}</div>"
+        self.value.value = (
+            f"The agent's search before it played column {search['column']} "
+            f"({search['simulations']} simulations): V = {search['value']:+.2f} for the agent "
+            "(+1: it expects to win, &minus;1: to lose)."
+        )
+
+    def _turn_html(self, over: bool) -> str:
+        you = SYMBOL[self.you]
+        if over:
+            return f"<b>Game over</b> after {len(self.game.moves)} moves (you are {you})"
+        mover = self.game.to_play()
+        who = "you" if mover == self.you else "the agent"
+        colour = STONE_COLOUR[mover]
+        return (
+            f"Move {len(self.game.moves) + 1}: "
+            f'<b style="color:{colour}">{SYMBOL[mover]}</b> to play ({who})'
+        )
+
+    def __repr__(self) -> str:
+        # Jupyter shows repr() as the widget's plain-text output: keep it short and stable.
+        return (
+            f"Connect4Board(you={SYMBOL[self.you]}, moves={list(self.game.moves)}, "
             f"status={self.status.value!r})"
         )

@@ -16,10 +16,12 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+import torch
 
+from muzero_lite.config import MuZeroConfig
 from muzero_lite.games.base import BoardGame, Game
 from muzero_lite.games.tictactoe import TicTacToe
 
@@ -380,29 +382,41 @@ def format_report(report: dict[str, Any]) -> str:
 PERFECT_PLAY_GAMES = ("tictactoe",)  # the games whose perfect play perfect_play_check knows
 
 
-def perfect_play_stop(every: int = 250) -> Callable[[Any], bool]:
+class Trainee(Protocol):
+    """What a stop callback reads of the ``training.Trainer`` it watches (evaluate sits below
+    training and does not import it)."""
+
+    config: MuZeroConfig
+    train_step: int
+    network: torch.nn.Module
+    game_info: dict[str, Any]
+
+    def record_evaluation(self, result: dict[str, Any]) -> None: ...
+
+
+def perfect_play_stop(every: int = 250) -> Callable[[Trainee], bool]:
     """A ``Trainer.train(stop=...)`` callback: every ``every`` learner steps, run the
     perfect-play check with the current network; stop once it passes (tic-tac-toe only)."""
     from muzero_lite.agent import Agent
 
     _check_count("every", every)
 
-    def stop(trainer: Any) -> bool:
+    def stop(trainer: Trainee) -> bool:
         if trainer.config.game not in PERFECT_PLAY_GAMES:
             raise ValueError("perfect_play_stop checks tic-tac-toe only, not "
                              f"{trainer.config.game}; use mean_return_stop for one-player games")
         if trainer.train_step % every:
             return False
-        agent = Agent(trainer.network, trainer.config, 2)
+        agent = Agent(trainer.network, trainer.config, 2)  # eval mode: the learner sets it back
         report = perfect_play_check(lambda: TicTacToe(), agent)
-        trainer.network.train()
-        trainer.last_evaluation = report.as_dict()
+        trainer.record_evaluation(report.as_dict())
         return report.perfect
 
     return stop
 
 
-def mean_return_stop(goal: float, every: int = 1000, episodes: int = 20) -> Callable[[Any], bool]:
+def mean_return_stop(goal: float, every: int = 1000,
+                     episodes: int = 20) -> Callable[[Trainee], bool]:
     """A ``Trainer.train(stop=...)`` callback for one-player games: every ``every`` learner
     steps, play ``episodes`` greedy episodes; stop once their mean return reaches ``goal``."""
     from muzero_lite.agent import Agent
@@ -413,17 +427,16 @@ def mean_return_stop(goal: float, every: int = 1000, episodes: int = 20) -> Call
     _check_count("every", every)
     _check_count("episodes", episodes)
 
-    def stop(trainer: Any) -> bool:
-        if getattr(trainer, "game_info", {}).get("num_players", 1) != 1:
+    def stop(trainer: Trainee) -> bool:
+        if trainer.game_info["num_players"] != 1:
             raise ValueError("mean_return_stop is for one-player games, not "
                              f"{trainer.config.game}; use perfect_play_stop for tic-tac-toe")
         if trainer.train_step % every:
             return False
-        agent = Agent(trainer.network, trainer.config, 1)
+        agent = Agent(trainer.network, trainer.config, 1)  # eval mode: the learner sets it back
         returns = greedy_returns(agent, episodes, seed=10_000 + trainer.config.seed)
-        trainer.network.train()
-        trainer.last_evaluation = {"mean_return": round(float(np.mean(returns)), 2),
-                                   "episodes": episodes}
+        trainer.record_evaluation({"mean_return": round(float(np.mean(returns)), 2),
+                                   "episodes": episodes})
         return float(np.mean(returns)) >= goal
 
     return stop

@@ -367,6 +367,10 @@ class Trainer:
         actor.start()
         interrupted = False
         try:
+            # The first move captures the search's CUDA graphs: let it finish before the
+            # learner's kernels run beside it (a capture is safest alone on the device).
+            while actor.taken == 0 and not actor.finished.is_set():
+                self._take_moves(actor, wait_s=0.05)
             while go_on():
                 self._take_moves(actor)
                 if actor.error is not None:
@@ -424,6 +428,8 @@ class Trainer:
         if event is not None:
             torch.cuda.current_stream().wait_event(event)
         self.actor_network.load_state_dict(state)  # in place: captured graphs see it
+        if event is not None:  # the copies are done before the learner may free `state`
+            torch.cuda.current_stream().synchronize()
         self._actor_weights_step = step
 
     def _selfplay_step(self) -> None:
@@ -514,6 +520,10 @@ class Trainer:
                        "on_nonfinite_loss=skip to skip such batches")
 
     # --- logging -------------------------------------------------------------------------------
+
+    def record_evaluation(self, result: dict[str, Any]) -> None:
+        """Kept for the next metrics line (stop callbacks report what they measured here)."""
+        self.last_evaluation = result
 
     def metrics(self) -> dict[str, Any]:
         returns = list(self.recent_returns)
@@ -726,7 +736,8 @@ class _Actor(threading.Thread):
             with torch.cuda.stream(self._stream) if self._stream else contextlib.nullcontext():
                 while not self._halt.is_set():
                     with self._wake:
-                        while (not self._halt.is_set() and self.learning and
+                        # The first move is never held back: the learner waits for it.
+                        while (not self._halt.is_set() and self.learning and self.made and
                                t._learn_credit + (self.made - self.taken) * per_move >= lead):
                             self._wake.wait(0.05)
                     if self._halt.is_set() or self.too_late(self._move_s):

@@ -80,8 +80,9 @@ def test_gpu_run_one_shot_runs_end_to_end_on_the_cpu(tmp_path):
 
 
 def test_gpu_throughput_measures_every_phase_on_the_cpu():
+    # train_ratio 1: 4 learner steps a move, so even a busy machine learns in each phase.
     result = run_script("benchmarks/gpu_throughput.py", "--tiny", "--presets", "connect4",
-                        "--seconds", "1")
+                        "--seconds", "1", "--train-ratio", "1")
     assert result["benchmark"] == "gpu_throughput" and result["device"] == "cpu"
     c4 = result["results"]["connect4"]
     assert set(c4["network_ms"]) == {"eager_fp32", "eager_bf16"}  # graphs only on CUDA
@@ -89,8 +90,8 @@ def test_gpu_throughput_measures_every_phase_on_the_cpu():
     assert 0 <= c4["search"]["outside_network_share"] < 1
     for phase in ("overlap", "serial"):
         assert c4[phase]["env_steps_per_s"] > 0 and c4[phase]["learner_steps_per_s"] > 0
-    assert c4["train_ratio"] == round(c4["learner_alone_steps_per_s"]
-                                      / c4["selfplay_alone_env_steps_per_s"], 5)
+    assert c4["train_ratio"] == 1.0
+    assert c4["selfplay_alone_env_steps_per_s"] > 0 and c4["learner_alone_steps_per_s"] > 0
     assert set(result["met"]["connect4"]) == set(result["targets"])
 
 

@@ -91,7 +91,10 @@ def test_the_clock_holds_with_two_threads(tmp_path):
                       progress=False)
     started = time.perf_counter()
     trainer.train(max_wall_s=4)
-    assert time.perf_counter() - started < 4 * 1.02 + 1.0  # + the closing save and plot
+    # The loop, the actor's last move included, ends within the limit (a learner step or a
+    # move that would end past it is not started); then come the closing save and plot.
+    assert trainer.wall_s <= 4 * 1.02 + 0.3
+    assert time.perf_counter() - started <= 4 + 5.0  # as tests/test_reliability.py
     assert trainer.train_step > 0
 
 

@@ -82,8 +82,8 @@ def _dangling(path: Path) -> list[str]:
     missing = []
     for match in PATH_NAME.finditer(_text(path)):
         reference = match.group(1)
-        if reference.startswith(("runs/", "../runs/")) or "/runs/" in reference:
-            continue  # written by a run, not part of the repository
+        if reference.startswith(("runs/", "../runs/")):
+            continue  # written by a run, not part of the repository (data/runs/ is checked)
         if "/" not in reference and not (reference.endswith(".md") or CHAPTER.fullmatch(reference)):
             continue  # a bare "a.json" or "board.ipynb" is an example, not a file of the repo
         if not _exists(reference, path):

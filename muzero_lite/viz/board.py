@@ -73,7 +73,142 @@ def winning_line(board: list[int]) -> tuple[int, ...] | None:
     return None
 
 
-class TicTacToeBoard(widgets.VBox):
+class _PlayBoard(widgets.VBox):
+    """What both boards share: the side toggle and 'new game' button, the turn and status
+    lines, the agent's reply, and the rule that no click ever raises. A subclass builds its
+    grid (``_build``), says how it paints (``_paint``) and how the agent picks its move
+    (``_reply``), and names its game and its clicks (``GAME``, ``WHAT``)."""
+
+    GAME = ""  # games.make name
+    WHAT = ""  # what the user clicks: "a cell", "a column"
+    CSS = ""  # the CSS class prefix of its parts
+
+    def __init__(self, agent: Any, you_play: int, children: list[widgets.Widget]) -> None:
+        turn = widgets.HTML()
+        status = widgets.Label(layout=widgets.Layout(width="auto"))
+        side = widgets.ToggleButtons(
+            options=[("you play X", 0), ("you play O", 1)],
+            value=you_play,
+            tooltips=["X moves first", "the agent plays X and opens"],
+            style={"button_width": "100px"},
+        )
+        new_game = widgets.Button(description="new game", icon="refresh")
+        for part, name in [(turn, "turn"), (status, "status"), (side, "side"),
+                           (new_game, "new")]:
+            part.add_class(f"{self.CSS}-{name}")
+        super().__init__(children=[turn, *children, status, widgets.HBox([side, new_game])])
+        self.add_class(self.CSS)
+        self.agent, self.turn, self.status = agent, turn, status
+        self.side, self.new_game_button = side, new_game
+        self._busy = False  # True while the agent searches
+        new_game.on_click(lambda _button: self.new_game())
+        side.observe(lambda _change: self.new_game(), names="value")
+
+    @staticmethod
+    def _check_side(you_play: object) -> None:
+        if isinstance(you_play, bool) or you_play not in (0, 1):
+            raise ValueError(f"you_play must be 0 (X, moves first) or 1 (O), got {you_play!r}")
+
+    # -- what the buttons do -----------------------------------------------------------------
+
+    def new_game(self) -> None:
+        """Start over with the side chosen in the toggle (the agent opens if you play O)."""
+        self.you = self.side.value
+        self.game = games.make(self.GAME)
+        self._reset()
+        if self.you == 1:
+            self._guarded(lambda: self._agent_move("You are O. {} Your move."))
+        else:
+            self._show(f"You are X. Your move: click {self.WHAT}.")
+
+    def click(self, action: int) -> None:
+        """Your move, then the agent's reply. Never raises: whatever goes wrong is said on
+        the status line."""
+        self._guarded(lambda: self._click(action))
+
+    # -- the work ----------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        """A new game begins (the subclass forgets what it showed of the last one)."""
+
+    def _guarded(self, action) -> None:
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - a widget callback must not raise
+            self._busy = False
+            self._show(f"Something went wrong: {type(error).__name__}: {error}")
+
+    def _click(self, action: int) -> None:
+        if self._busy:
+            self._show("Wait: the agent is still thinking.", keep_board=True)
+            return
+        problem = self._refuse(action)
+        if problem:
+            self._show(problem)
+            return
+        if self.game.terminal():
+            self._show(f"The game is over. {self._outcome()} Press 'new game' to play again.")
+            return
+        if action not in self.game.legal_actions():
+            self._show(self._illegal(action))
+            return
+        self.game.step(action)
+        if self.game.terminal():
+            self._show(f"You played {self._name(action)}.")
+            return
+        self._agent_move(f"You played {self._name(action)}. {{}}" + " Your move.")
+
+    def _agent_move(self, template: str) -> None:
+        """The agent searches and plays; ``template``'s ``{}`` becomes "The agent played ..."."""
+        self._busy = True
+        self._show("The agent is thinking...", keep_board=True)
+        try:
+            reply = self._reply()
+        finally:
+            self._busy = False
+        self.game.step(reply)
+        message = template.format(f"The agent played {self._name(reply)}.")
+        if self.game.terminal():
+            message = message.removesuffix(" Your move.")
+        self._show(message)
+
+    def _outcome(self) -> str:
+        winner = self.game.winner()
+        if winner is None:
+            return "Draw."
+        return "You win!" if winner == self.you else "The agent wins."
+
+    def _show(self, message: str, keep_board: bool = False) -> None:
+        """Paint the board (unless ``keep_board``), the turn line and the status line."""
+        over = self.game.terminal()
+        if not keep_board:
+            self._paint()
+        self.turn.value = self._turn_html(over)
+        if over and not message.endswith("Press 'new game' to play again."):
+            message = f"{message} {self._outcome()} Press 'new game' to play again.".strip()
+        self.status.value = message
+
+    def _turn_html(self, over: bool) -> str:
+        you = SYMBOL[self.you]
+        if over:
+            return f"<b>Game over</b> after {len(self.game.moves)} moves (you are {you})"
+        mover = self.game.to_play()
+        who = "you" if mover == self.you else "the agent"
+        colour = STONE_COLOUR[mover]
+        return (
+            f"Move {len(self.game.moves) + 1}: "
+            f'<b style="color:{colour}">{SYMBOL[mover]}</b> to play ({who})'
+        )
+
+    def __repr__(self) -> str:
+        # Jupyter shows repr() as the widget's plain-text output: keep it short and stable.
+        return (
+            f"{type(self).__name__}(you={SYMBOL[self.you]}, moves={list(self.game.moves)}, "
+            f"status={self.status.value!r})"
+        )
+
+
+class TicTacToeBoard(_PlayBoard):
     """A clickable tic-tac-toe board: you click a cell, the agent answers with ``agent.act``.
 
     agent: anything with ``act(game) -> action`` (``muzero_lite.agent.Agent``, a checkpoint
@@ -83,9 +218,10 @@ class TicTacToeBoard(widgets.VBox):
     toggle run. ``game`` is the game now; ``status.value`` the status line.
     """
 
+    GAME, WHAT, CSS = "tictactoe", "a cell", "mzl-board"
+
     def __init__(self, agent: Agent, you_play: int = 0) -> None:
-        if isinstance(you_play, bool) or you_play not in (0, 1):
-            raise ValueError(f"you_play must be 0 (X, moves first) or 1 (O), got {you_play!r}")
+        self._check_side(you_play)
         if not callable(getattr(agent, "act", None)):
             raise TypeError(
                 f"agent must have an act(game) method (e.g. load_agent(...)), "
@@ -107,154 +243,61 @@ class TicTacToeBoard(widgets.VBox):
                 grid_template_columns=f"repeat(3, {CELL_SIZE})", grid_gap="4px", width="auto"
             ),
         )
-        turn = widgets.HTML()
-        status = widgets.Label(layout=widgets.Layout(width="auto"))
-        side = widgets.ToggleButtons(
-            options=[("you play X", 0), ("you play O", 1)],
-            value=you_play,
-            tooltips=["X moves first", "the agent plays X and opens"],
-            style={"button_width": "100px"},
-        )
-        new_game = widgets.Button(description="new game", icon="refresh")
-        for part, name in [
-            (grid, "mzl-board-grid"),
-            (turn, "mzl-board-turn"),
-            (status, "mzl-board-status"),
-            (side, "mzl-board-side"),
-            (new_game, "mzl-board-new"),
-        ]:
-            part.add_class(name)
-        super().__init__(children=[turn, grid, status, widgets.HBox([side, new_game])])
-        self.add_class("mzl-board")
-
-        self.agent, self.cells, self.turn, self.status = agent, cells, turn, status
-        self.side, self.new_game_button = side, new_game
-        self._busy = False  # True while the agent searches
+        grid.add_class("mzl-board-grid")
+        super().__init__(agent, you_play, [grid])
+        self.cells = cells
         for cell, button in enumerate(cells):
             button.on_click(lambda _button, cell=cell: self.click(cell))
-        new_game.on_click(lambda _button: self.new_game())
-        side.observe(lambda _change: self.new_game(), names="value")
         self.new_game()
-
-    # -- what the buttons do -----------------------------------------------------------------
-
-    def new_game(self) -> None:
-        """Start over with the side chosen in the toggle (the agent opens if you play O)."""
-        self.you = self.side.value
-        self.game = games.make("tictactoe")
-        if self.you == 1:
-            self._guarded(lambda: self._agent_move("You are O. {} Your move."))
-        else:
-            self._show("You are X. Your move: click a cell.")
 
     def click(self, cell: int) -> None:
         """Your move in ``cell`` (0..8, row by row), then the agent's reply.
 
         Never raises: whatever goes wrong is said on the status line."""
-        self._guarded(lambda: self._click(cell))
+        super().click(cell)
 
-    # -- the work ----------------------------------------------------------------------------
-
-    def _guarded(self, action) -> None:
-        try:
-            action()
-        except Exception as error:  # noqa: BLE001 - a widget callback must not raise
-            self._busy = False
-            self._show(f"Something went wrong: {type(error).__name__}: {error}")
-
-    def _click(self, cell: int) -> None:
-        if self._busy:
-            self._show("Wait: the agent is still thinking.", keep_cells=True)
-            return
+    def _refuse(self, cell: object) -> str | None:
         if isinstance(cell, bool) or not isinstance(cell, int) or not 0 <= cell < 9:
-            self._show(f"There is no cell {cell!r}: the cells are 0..8, row by row.")
-            return
-        if self.game.terminal():
-            self._show(f"The game is over. {self._outcome()} Press 'new game' to play again.")
-            return
-        if cell not in self.game.legal_actions():
-            free = ", ".join(str(c) for c in self.game.legal_actions())
-            last = self._last_agent_move()
-            played = f" The agent's last move: {cell_name(last)}." if last is not None else ""
-            self._show(f"Cell {cell} is taken.{played} Your move: a free cell ({free}).")
-            return
-        self.game.step(cell)
-        if self.game.terminal():
-            self._show(f"You played {cell_name(cell)}.")
-            return
-        self._agent_move(f"You played {cell_name(cell)}. {{}}" + " Your move.")
+            return f"There is no cell {cell!r}: the cells are 0..8, row by row."
+        return None
 
-    def _agent_move(self, template: str) -> None:
-        """The agent searches and plays; ``template``'s ``{}`` becomes "The agent played ..."."""
-        self._busy = True
-        self._show("The agent is thinking...", keep_cells=True)
-        try:
-            reply = int(self.agent.act(self.game))
-        finally:
-            self._busy = False
-        self.game.step(reply)
-        message = template.format(f"The agent played {cell_name(reply)}.")
-        if self.game.terminal():
-            message = message.removesuffix(" Your move.")
-        self._show(message)
+    def _illegal(self, cell: int) -> str:
+        free = ", ".join(str(c) for c in self.game.legal_actions())
+        last = self._last_agent_move()
+        played = f" The agent's last move: {cell_name(last)}." if last is not None else ""
+        return f"Cell {cell} is taken.{played} Your move: a free cell ({free})."
+
+    def _name(self, cell: int) -> str:
+        return cell_name(cell)
+
+    def _reply(self) -> int:
+        return int(self.agent.act(self.game))
 
     def _last_agent_move(self) -> int | None:
         agent_moves = self.game.moves[1 - self.you :: 2]
         return agent_moves[-1] if agent_moves else None
 
-    def _outcome(self) -> str:
-        winner = self.game.winner()
-        if winner is None:
-            return "Draw."
-        return "You win!" if winner == self.you else "The agent wins."
-
-    def _show(self, message: str, keep_cells: bool = False) -> None:
-        """Paint the board (unless ``keep_cells``), the turn line and the status line."""
-        over = self.game.terminal()
-        if not keep_cells:
-            board = self.game.board.ravel().tolist()
-            line = winning_line(board) or ()
-            last = self.game.moves[-1] if self.game.moves else None
-            for cell, (button, stone) in enumerate(zip(self.cells, board, strict=True)):
-                if stone == -1:
-                    button.description = str(cell)
-                    button.style.text_color = NUMBER_COLOUR
-                    button.style.font_size = "14px"
-                    button.style.font_weight = "normal"
-                else:
-                    button.description = SYMBOL[stone]
-                    button.style.text_color = STONE_COLOUR[stone]
-                    button.style.font_size = "30px"
-                    button.style.font_weight = "bold"
-                fill = EMPTY_FILL
-                if cell == last:
-                    fill = LAST_MOVE_FILL
-                if cell in line:
-                    fill = WIN_FILL
-                button.style.button_color = fill
-        self.turn.value = self._turn_html(over)
-        if over and not message.endswith("Press 'new game' to play again."):
-            message = f"{message} {self._outcome()} Press 'new game' to play again.".strip()
-        self.status.value = message
-
-    def _turn_html(self, over: bool) -> str:
-        you = SYMBOL[self.you]
-        if over:
-            return f"<b>Game over</b> after {len(self.game.moves)} moves (you are {you})"
-        mover = self.game.to_play()
-        who = "you" if mover == self.you else "the agent"
-        colour = STONE_COLOUR[mover]
-        return (
-            f"Move {len(self.game.moves) + 1}: "
-            f'<b style="color:{colour}">{SYMBOL[mover]}</b> to play ({who})'
-        )
-
-    def __repr__(self) -> str:
-        # Jupyter shows repr() as the widget's plain-text output: keep it short and stable.
-        return (
-            f"TicTacToeBoard(you={SYMBOL[self.you]}, moves={list(self.game.moves)}, "
-            f"status={self.status.value!r})"
-        )
+    def _paint(self) -> None:
+        board = self.game.board.ravel().tolist()
+        line = winning_line(board) or ()
+        last = self.game.moves[-1] if self.game.moves else None
+        for cell, (button, stone) in enumerate(zip(self.cells, board, strict=True)):
+            if stone == -1:
+                button.description = str(cell)
+                button.style.text_color = NUMBER_COLOUR
+                button.style.font_size = "14px"
+                button.style.font_weight = "normal"
+            else:
+                button.description = SYMBOL[stone]
+                button.style.text_color = STONE_COLOUR[stone]
+                button.style.font_size = "30px"
+                button.style.font_weight = "bold"
+            fill = EMPTY_FILL
+            if cell == last:
+                fill = LAST_MOVE_FILL
+            if cell in line:
+                fill = WIN_FILL
+            button.style.button_color = fill
 
 
 # -- Connect Four -------------------------------------------------------------------------------
@@ -286,7 +329,7 @@ def four_in_a_row(board: Any) -> set[tuple[int, int]]:
     return cells
 
 
-class Connect4Board(widgets.VBox):
+class Connect4Board(_PlayBoard):
     """A clickable Connect Four board that shows what the agent's search found.
 
     agent: anything with ``search(game, num_simulations) -> SearchResult``
@@ -312,10 +355,11 @@ class Connect4Board(widgets.VBox):
     ``mzl-c4-status``, ``mzl-c4-side``, ``mzl-c4-new``.
     """
 
+    GAME, WHAT, CSS = "connect4", "a column", "mzl-c4"
+
     def __init__(self, agent: SearchingAgent, you_play: int = 0,
                  num_simulations: int | None = None) -> None:
-        if isinstance(you_play, bool) or you_play not in (0, 1):
-            raise ValueError(f"you_play must be 0 (X, moves first) or 1 (O), got {you_play!r}")
+        self._check_side(you_play)
         if not callable(getattr(agent, "search", None)):
             raise TypeError(
                 f"agent must have a search(game) method (e.g. load_agent(...)), "
@@ -355,98 +399,48 @@ class Connect4Board(widgets.VBox):
                 button.add_class(f"mzl-c4-cell-{row}-{col}")
         for col, box in enumerate(visits):
             box.add_class(f"mzl-c4-visits-{col}")
-        turn = widgets.HTML()
-        status = widgets.Label(layout=widgets.Layout(width="auto"))
         value = widgets.HTML()
-        side = widgets.ToggleButtons(
-            options=[("you play X", 0), ("you play O", 1)],
-            value=you_play,
-            tooltips=["X moves first", "the agent plays X and opens"],
-            style={"button_width": "100px"},
-        )
-        new_game = widgets.Button(description="new game", icon="refresh")
-        for part, name in [(turn, "mzl-c4-turn"), (status, "mzl-c4-status"),
-                           (value, "mzl-c4-value"), (side, "mzl-c4-side"),
-                           (new_game, "mzl-c4-new")]:
-            part.add_class(name)
+        value.add_class("mzl-c4-value")
         board = grid([button for row in cells for button in row], "mzl-c4-grid")
-        super().__init__(children=[
-            turn, grid(drops, "mzl-c4-drops"), board, grid(visits, "mzl-c4-search"), value,
-            status, widgets.HBox([side, new_game])])
-        self.add_class("mzl-c4")
-
-        self.agent, self.num_simulations = agent, num_simulations
-        self.drops, self.cells, self.visits = drops, cells, visits
-        self.turn, self.status, self.value, self.side = turn, status, value, side
-        self.new_game_button = new_game
+        super().__init__(agent, you_play, [grid(drops, "mzl-c4-drops"), board,
+                                           grid(visits, "mzl-c4-search"), value])
+        self.num_simulations = num_simulations
+        self.drops, self.cells, self.visits, self.value = drops, cells, visits, value
         self.last_search: dict[str, Any] | None = None
-        self._busy = False  # True while the agent searches
         for col, button in enumerate(drops):
             button.on_click(lambda _button, col=col: self.click(col))
         for row in cells:
             for col, button in enumerate(row):
                 button.on_click(lambda _button, col=col: self.click(col))
-        new_game.on_click(lambda _button: self.new_game())
-        side.observe(lambda _change: self.new_game(), names="value")
         self.new_game()
-
-    # -- what the buttons do -----------------------------------------------------------------
-
-    def new_game(self) -> None:
-        """Start over with the side chosen in the toggle (the agent opens if you play O)."""
-        self.you = self.side.value
-        self.game = games.make("connect4")
-        self.last_search = None
-        if self.you == 1:
-            self._guarded(lambda: self._agent_move("You are O. {} Your move."))
-        else:
-            self._show("You are X. Your move: click a column.")
 
     def click(self, column: int) -> None:
         """Your stone in ``column`` (0..6, left to right), then the agent's reply.
 
         Never raises: whatever goes wrong is said on the status line."""
-        self._guarded(lambda: self._click(column))
+        super().click(column)
 
-    # -- the work ----------------------------------------------------------------------------
+    def _reset(self) -> None:
+        self.last_search = None
 
-    def _guarded(self, action) -> None:
-        try:
-            action()
-        except Exception as error:  # noqa: BLE001 - a widget callback must not raise
-            self._busy = False
-            self._show(f"Something went wrong: {type(error).__name__}: {error}")
+    def _refuse(self, column: object) -> str | None:
+        if (isinstance(column, bool) or not isinstance(column, int)
+                or not 0 <= column < C4_COLS):
+            return f"There is no column {column!r}: the columns are 0..6, left to right."
+        return None
 
-    def _click(self, column: int) -> None:
-        if self._busy:
-            self._show("Wait: the agent is still thinking.", keep_board=True)
-            return
-        if isinstance(column, bool) or not isinstance(column, int) or not 0 <= column < C4_COLS:
-            self._show(f"There is no column {column!r}: the columns are 0..6, left to right.")
-            return
-        if self.game.terminal():
-            self._show(f"The game is over. {self._outcome()} Press 'new game' to play again.")
-            return
-        if column not in self.game.legal_actions():
-            free = ", ".join(str(c) for c in self.game.legal_actions())
-            self._show(f"Column {column} is full. Your move: a column with room ({free}).")
-            return
-        self.game.step(column)
-        if self.game.terminal():
-            self._show(f"You played column {column}.")
-            return
-        self._agent_move(f"You played column {column}. {{}}" + " Your move.")
+    def _illegal(self, column: int) -> str:
+        free = ", ".join(str(c) for c in self.game.legal_actions())
+        return f"Column {column} is full. Your move: a column with room ({free})."
 
-    def _agent_move(self, template: str) -> None:
-        """The agent searches and plays; ``template``'s ``{}`` becomes "The agent played ..."."""
-        self._busy = True
-        self._show("The agent is thinking...", keep_board=True)
-        try:
-            result = self.agent.search(self.game, self.num_simulations)
-        finally:
-            self._busy = False
+    def _name(self, column: int) -> str:
+        return f"column {column}"
+
+    def _reply(self) -> int:
+        """The most visited column of one search (ties: the lowest), kept in last_search."""
+        result = self.agent.search(self.game, self.num_simulations)
         counts = [int(n) for n in result.visit_counts[0].tolist()]
-        reply = max(range(len(counts)), key=lambda a: (counts[a], -a))  # ties: lowest column
+        reply = max(range(len(counts)), key=lambda a: (counts[a], -a))
         self.last_search = {
             "column": reply,
             "visits": counts,
@@ -454,28 +448,11 @@ class Connect4Board(widgets.VBox):
             "value": round(float(result.root_value[0]), 4),
             "simulations": sum(counts),
         }
-        self.game.step(reply)
-        message = template.format(f"The agent played column {reply}.")
-        if self.game.terminal():
-            message = message.removesuffix(" Your move.")
-        self._show(message)
+        return reply
 
-    def _outcome(self) -> str:
-        winner = self.game.winner()
-        if winner is None:
-            return "Draw."
-        return "You win!" if winner == self.you else "The agent wins."
-
-    def _show(self, message: str, keep_board: bool = False) -> None:
-        """Paint the board and the search (unless ``keep_board``), the turn and status lines."""
-        over = self.game.terminal()
-        if not keep_board:
-            self._paint_board()
-            self._paint_search()
-        self.turn.value = self._turn_html(over)
-        if over and not message.endswith("Press 'new game' to play again."):
-            message = f"{message} {self._outcome()} Press 'new game' to play again.".strip()
-        self.status.value = message
+    def _paint(self) -> None:
+        self._paint_board()
+        self._paint_search()
 
     def _paint_board(self) -> None:
         board = self.game.board
@@ -517,23 +494,4 @@ class Connect4Board(widgets.VBox):
             f"The agent's search before it played column {search['column']} "
             f"({search['simulations']} simulations): V = {search['value']:+.2f} for the agent "
             "(+1: it expects to win, &minus;1: to lose)."
-        )
-
-    def _turn_html(self, over: bool) -> str:
-        you = SYMBOL[self.you]
-        if over:
-            return f"<b>Game over</b> after {len(self.game.moves)} moves (you are {you})"
-        mover = self.game.to_play()
-        who = "you" if mover == self.you else "the agent"
-        colour = STONE_COLOUR[mover]
-        return (
-            f"Move {len(self.game.moves) + 1}: "
-            f'<b style="color:{colour}">{SYMBOL[mover]}</b> to play ({who})'
-        )
-
-    def __repr__(self) -> str:
-        # Jupyter shows repr() as the widget's plain-text output: keep it short and stable.
-        return (
-            f"Connect4Board(you={SYMBOL[self.you]}, moves={list(self.game.moves)}, "
-            f"status={self.status.value!r})"
         )

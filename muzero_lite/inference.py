@@ -54,10 +54,15 @@ def resolve(mode: str, precision: str, device: torch.device) -> tuple[str, bool]
     return mode, bf16
 
 
+def _each_tensor(out: NetworkOutput, change: Callable[[torch.Tensor], torch.Tensor]
+                 ) -> NetworkOutput:
+    return NetworkOutput(**{f.name: None if (t := getattr(out, f.name)) is None else change(t)
+                            for f in dataclasses.fields(out)})
+
+
 def _float32(out: NetworkOutput) -> NetworkOutput:
     """Every tensor of an output as float32 (what the search's arrays and the losses expect)."""
-    return NetworkOutput(**{f.name: None if (t := getattr(out, f.name)) is None else t.float()
-                            for f in dataclasses.fields(out)})
+    return _each_tensor(out, torch.Tensor.float)
 
 
 class Autocast:
@@ -139,8 +144,8 @@ class SearchInference:
 
 
 def _clone(out: NetworkOutput) -> NetworkOutput:
-    return NetworkOutput(**{f.name: None if (t := getattr(out, f.name)) is None else t.clone()
-                            for f in dataclasses.fields(out)})
+    """A copy the next replay of a captured graph cannot overwrite."""
+    return _each_tensor(out, torch.Tensor.clone)
 
 
 class _Graph:

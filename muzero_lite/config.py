@@ -101,9 +101,10 @@ class MuZeroConfig:
 
     # --- the machine (not in the paper: its actors and learner ran on separate hardware) ----
     # "serial": self-play and the learner take turns in one thread (the loop chapter 06
-    # teaches); "overlap": self-play runs in a second thread beside the learner (one GPU).
+    # teaches); "overlap": self-play runs in a second thread beside the learner (one GPU);
+    # "process": self-play runs in a child process (a second CPU core, no shared GIL).
     pipeline: str = "serial"
-    weight_sync_interval: int = 20  # "overlap": learner steps between the actor's new weights
+    weight_sync_interval: int = 20  # overlap/process: learner steps between the actor's weights
     # How the search calls the network: "auto" (CUDA graphs on a GPU, eager elsewhere),
     # "eager", "graph" (CUDA only), "compile" (torch.compile, mode "reduce-overhead").
     inference: str = "auto"
@@ -139,7 +140,7 @@ _NETWORKS = ("mlp", "resnet")
 _OPTIMIZERS = ("sgd", "adam")
 _SCHEDULES = ("moves", "progress")
 _NONFINITE = ("stop", "skip")
-_PIPELINES = ("serial", "overlap")
+_PIPELINES = ("serial", "overlap", "process")
 _INFERENCE = ("auto", "eager", "graph", "compile")  # = inference.MODES (config imports nothing)
 _PRECISIONS = ("auto", "fp32", "bf16")
 

@@ -53,7 +53,8 @@ from muzero_lite.planning import network_for
 from muzero_lite.reanalyze import reanalyze_batch
 from muzero_lite.replay import Chunk, ChunkStore, FrameStack, ReplayBuffer
 from muzero_lite.run_lock import RunLock
-from muzero_lite.selfplay import SelfPlay
+from muzero_lite.selfplay import SelfPlay, make_game_vector
+from muzero_lite.selfplay_process import SelfPlayProcess, numpy_weights
 
 __all__ = ["Diverged", "Trainer", "plot_curves", "read_metrics", "replay_bytes",
            "search_bytes"]
@@ -205,23 +206,31 @@ class Trainer:
         self._loss_warned = False
         if state is not None:
             self._restore(state)
-        # "overlap": self-play has its own copy of the network (refreshed every
-        # weight_sync_interval learner steps) and its own random numbers.
+        # "overlap" and "process": self-play has its own copy of the network (refreshed
+        # every weight_sync_interval learner steps) and its own random numbers.
         self.actor_network, self.actor_generator = self.network, self.generator
-        if config.pipeline == "overlap":
-            self.actor_network = copy.deepcopy(self.network).eval().requires_grad_(False)
+        if config.pipeline != "serial":
             self.actor_generator = torch.Generator().manual_seed(config.seed + 1)
             if state is not None and "actor" in state["rng"]:
                 self.actor_generator.set_state(state["rng"]["actor"])
+        if config.pipeline == "overlap":
+            self.actor_network = copy.deepcopy(self.network).eval().requires_grad_(False)
         self._actor_weights_step = self.train_step  # the learner step its weights come from
         self._published: tuple[int, dict[str, torch.Tensor], Any] | None = None
         self._published_step = self.train_step
-        self.selfplay = SelfPlay(config, self.actor_network, self.actor_generator,
-                                 seed=config.seed * 1_000_003 + self.episodes,
-                                 first_key=self._first_key,
-                                 inference=SearchInference(self.actor_network, config.inference,
-                                                           config.precision))
-        vector = self.selfplay.vector
+        # "process": the games live in a child process, started by each train() call.
+        self.selfplay: SelfPlay | None = None
+        if config.pipeline == "process":
+            vector = make_game_vector(config.replace(num_envs=1), config.seed)  # its shapes
+            vector.close()
+        else:
+            self.selfplay = SelfPlay(config, self.actor_network, self.actor_generator,
+                                     seed=config.seed * 1_000_003 + self.episodes,
+                                     first_key=self._first_key,
+                                     inference=SearchInference(self.actor_network,
+                                                               config.inference,
+                                                               config.precision))
+            vector = self.selfplay.vector
         frame_stack = (None if vector.frame_history is None
                        else FrameStack(vector.frame_history, vector.num_actions))
         self.replay = ReplayBuffer(config.replay_capacity, alpha=config.priority_alpha,
@@ -322,7 +331,7 @@ class Trainer:
             return self._learn_credit >= 1.0 and self._can_learn()
 
         try:
-            if cfg.pipeline == "overlap":
+            if cfg.pipeline != "serial":
                 self._overlap(go_on, may_learn, learn_once, out_of_time, start, max_wall_s)
             else:
                 while go_on() and not out_of_time(self._move_s):
@@ -355,15 +364,16 @@ class Trainer:
     def _overlap(self, go_on: Callable[[], bool], may_learn: Callable[[], bool],
                  learn_once: Callable[[], None], out_of_time: Callable[[float], bool],
                  start: float, max_wall_s: float | None) -> None:
-        """pipeline="overlap": an ``_Actor`` thread plays moves while this thread learns.
-        Its moves reach the replay here, between learner steps, so the replay, the counters
-        and the checkpoints keep one owner; the ratio holds both ways (the learner waits for
-        moves, the actor waits when the learner is two moves' worth behind)."""
+        """pipeline="overlap" or "process": an ``_Actor`` thread plays moves (or has a child
+        process play them) while this thread learns. Its moves reach the replay here, between
+        learner steps, so the replay, the counters and the checkpoints keep one owner; the
+        ratio holds both ways (the learner waits for moves, the actor waits when the learner
+        is two moves' worth behind)."""
         def too_late(next_move_s: float) -> bool:  # the actor's clock: reads, never writes
             spent = time.perf_counter() - start
             return max_wall_s is not None and spent + next_move_s + self._save_s > max_wall_s
 
-        actor = _Actor(self, too_late)
+        actor = (_ProcessActor if self.config.pipeline == "process" else _Actor)(self, too_late)
         actor.start()
         interrupted = False
         try:
@@ -393,6 +403,8 @@ class Trainer:
             actor.stop(join=not interrupted)
             if not interrupted:
                 self._take_moves(actor)
+        if self.selfplay is None:  # the child's unfinished games end with it
+            self.replay.close_live_games()
         if actor.error is not None:
             raise actor.error
 
@@ -537,7 +549,7 @@ class Trainer:
                    if self.config.reanalyze_fraction > 0 else {}),
                 **({"skipped_batches": self.skipped_batches} if self.skipped_batches else {}),
                 **({"weights_lag": self.train_step - self._actor_weights_step}
-                   if self.config.pipeline == "overlap" else {}),
+                   if self.config.pipeline != "serial" else {}),
                 **({"evaluation": self.last_evaluation} if self.last_evaluation else {})}
 
     def _log(self, bar: Any) -> dict[str, Any]:
@@ -596,7 +608,8 @@ class Trainer:
                          "reanalyze_s": self.reanalyze_s, "learn_credit": self._learn_credit,
                          "skipped_batches": self.skipped_batches,
                          "replay_files": self._replay_files,
-                         "next_game_key": self.selfplay.next_key},
+                         "next_game_key": (self._first_key if self.selfplay is None
+                                           else self.selfplay.next_key)},
             "rng": {"torch": torch.get_rng_state(), "search": self.generator.get_state(),
                     "numpy": _numpy_state(self.rng),
                     **({"actor": self.actor_generator.get_state()}
@@ -742,9 +755,8 @@ class _Actor(threading.Thread):
                             self._wake.wait(0.05)
                     if self._halt.is_set() or self.too_late(self._move_s):
                         break
-                    t._refresh_actor_weights()
                     started = time.perf_counter()
-                    move = t.selfplay.step(t._progress())
+                    move = self._play(t._progress())
                     self._move_s = time.perf_counter() - started
                     t._move_s = self._move_s
                     self.made += 1
@@ -752,7 +764,16 @@ class _Actor(threading.Thread):
         except BaseException as error:  # handed to the learner's thread, raised there
             self.error = error
         finally:
+            self._close()
             self.finished.set()
+
+    def _play(self, progress: float) -> tuple[list[Chunk], list[Any]]:
+        """One move of every game, with the newest published weights."""
+        self.trainer._refresh_actor_weights()
+        return self.trainer.selfplay.step(progress)
+
+    def _close(self) -> None:
+        pass
 
     def wake(self) -> None:
         with self._wake:
@@ -763,6 +784,44 @@ class _Actor(threading.Thread):
         self.wake()
         if join:
             self.join()
+
+
+class _ProcessActor(_Actor):
+    """pipeline="process": the same pacing as ``_Actor``, but each move is played by a
+    ``SelfPlayProcess`` (a child process with its own interpreter, so its search and the
+    learner run on two cores at once); this thread waits on the pipe, without the GIL."""
+
+    def __init__(self, trainer: Trainer, too_late: Callable[[float], bool]):
+        super().__init__(trainer, too_late)
+        t = trainer
+        t._actor_weights_step = t.train_step
+        self.process = SelfPlayProcess(
+            t.config, tuple(t.game_info["observation_shape"]), t.game_info["num_actions"],
+            numpy_weights(t.network.state_dict()), t.actor_generator.get_state().numpy(),
+            seed=t.config.seed * 1_000_003 + t.episodes, first_key=t._first_key,
+            device=str(t.device))
+
+    def _play(self, progress: float) -> tuple[list[Chunk], list[Any]]:
+        t, weights = self.trainer, None
+        published = t._published
+        if published is not None and published[0] != t._actor_weights_step:
+            step, state, event = published
+            if event is not None:
+                event.synchronize()
+            weights, t._actor_weights_step = numpy_weights(state), step
+        chunks, ended, next_key, generator_state = self.process.step(progress, weights)
+        # Saved by the next checkpoint: where the child's game numbers and noise have got to.
+        t._first_key = next_key
+        t.actor_generator.set_state(torch.from_numpy(generator_state))
+        return chunks, ended
+
+    def _close(self) -> None:
+        self.process.close(wait=True)
+
+    def stop(self, join: bool = True) -> None:
+        if not join:  # interrupted: end the child now rather than after its move
+            self.process.close(wait=False)
+        super().stop(join)
 
 
 class _Signals:

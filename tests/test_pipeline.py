@@ -14,6 +14,7 @@ from muzero_lite.config import preset
 from muzero_lite.inference import Autocast, SearchInference, resolve
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.networks import MLPNetwork
+from muzero_lite.selfplay_process import SelfPlayProcess, numpy_weights
 from muzero_lite.training import Trainer, read_metrics
 
 TINY = dict(num_simulations=4, num_envs=4, batch_size=16, hidden_size=16, latent_size=8,
@@ -96,6 +97,85 @@ def test_the_clock_holds_with_two_threads(tmp_path):
     assert trainer.wall_s <= 4 * 1.02 + 0.3
     assert time.perf_counter() - started <= 4 + 5.0  # as tests/test_reliability.py
     assert trainer.train_step > 0
+
+
+# --- pipeline="process": the same pacing, the moves played in a child process ---------------
+
+@pytest.fixture(scope="module")
+def process_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("process")
+    trainer = Trainer(preset("tictactoe", **{**TINY, "pipeline": "process"}), out,
+                      progress=False)
+    last = trainer.train(log_every=10)
+    return out, trainer, last
+
+
+def test_a_child_process_plays_the_moves_at_the_ratio(process_run):
+    out, trainer, last = process_run
+    assert trainer.selfplay is None  # no games in this process
+    assert last["train_step"] == 60 == trainer.train_step
+    assert trainer.train_step <= trainer.config.train_ratio * trainer.env_steps
+    per_move = trainer.config.train_ratio * trainer.config.num_envs
+    assert 0 <= trainer._learn_credit < 3 * per_move
+    assert trainer.episodes > 0 and len(trainer.replay) > 0
+    rows = read_metrics(out / "metrics.jsonl")
+    assert all(np.isfinite(r["loss"]) for r in rows)
+    # The child's weights come from a learner step at most one sync interval (5) plus the
+    # moves in flight behind.
+    assert all(0 <= r["weights_lag"] <= 5 + 2 * per_move for r in rows)
+    # Its game numbers and noise state came back for the checkpoint.
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["counters"]["next_game_key"] >= trainer.config.num_envs + trainer.episodes
+    assert not torch.equal(state["rng"]["actor"],
+                           torch.Generator().manual_seed(trainer.config.seed + 1).get_state())
+
+
+def test_a_process_run_resumes_and_goes_on_numbering_games(process_run):
+    out, trainer, _ = process_run
+    resumed = Trainer(None, out, resume=True, progress=False)
+    assert (resumed.train_step, resumed.env_steps) == (trainer.train_step, trainer.env_steps)
+    first_key = resumed._first_key
+    resumed.config = resumed.config.replace(training_steps=70)
+    assert resumed.train()["train_step"] == 70
+    assert resumed._first_key > first_key
+
+
+def test_the_clock_holds_with_a_child_process(tmp_path):
+    config = preset("tictactoe", **{**TINY, "pipeline": "process", "training_steps": 10**6})
+    trainer = Trainer(config, tmp_path / "r", progress=False)
+    trainer.train(max_wall_s=6)  # the child's start-up (~2 s) counts too
+    assert trainer.wall_s <= 6 * 1.02 + 0.3
+    assert trainer.train_step > 0
+
+
+def _child(weights=None, config=None):
+    config = config or preset("tictactoe", **TINY)
+    network = network_for(config, (3, 3, 3), 9)
+    return SelfPlayProcess(config, (3, 3, 3), 9,
+                           weights or numpy_weights(network.state_dict()),
+                           torch.Generator().manual_seed(0).get_state().numpy(), seed=0,
+                           first_key=0, device="cpu")
+
+
+def test_a_failure_in_the_child_comes_back_with_its_traceback():
+    child = _child(weights={"no_such_layer.weight": np.zeros(3, np.float32)})
+    try:
+        with pytest.raises(RuntimeError, match="(?s)self-play process failed.*no_such_layer"):
+            child.step(0.0)
+    finally:
+        child.close()
+
+
+def test_a_killed_child_is_reported_not_waited_for():
+    child = _child()
+    try:
+        chunks, ended, next_key, _ = child.step(0.0)  # alive and playing: one move
+        assert next_key == TINY["num_envs"] and ended == [] and chunks == []
+        child._process.kill()
+        with pytest.raises(RuntimeError, match="ended without a word"):
+            child.step(0.0)
+    finally:
+        child.close()
 
 
 def test_bad_machine_settings_are_refused_before_the_folder_is_made(tmp_path):

@@ -1,0 +1,144 @@
+"""Self-play in a child process (``pipeline="process"``).
+
+Two threads of one Python process take turns holding the interpreter lock, so on a CPU the
+search and the learner of ``pipeline="overlap"`` share one core's worth of Python. A child
+process has its own interpreter: the search runs on one core while the learner runs on
+another (``benchmarks/learn_tictactoe.py`` and ``learn_cartpole.py`` measure what it gains).
+
+The child is a fresh ``python`` (``subprocess``) joined to this process by a socket pair, not
+a ``multiprocessing`` child: those import the user's script again, so a script without an
+``if __name__ == "__main__":`` guard would start a second training inside the child.
+The parent sends ``(progress, weights or None)``, the child plays one move of every game with
+its own ``SelfPlay`` and answers with the move: its chunks, the games that ended, the next game
+key and its generator's state (both saved in the parent's checkpoints). The child never
+touches the replay or the run folder, so a run's files keep one owner. Everything crosses the
+socket as numpy arrays and plain values.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from muzero_lite.config import MuZeroConfig
+from muzero_lite.inference import SearchInference
+from muzero_lite.planning import network_for
+from muzero_lite.selfplay import EpisodeEnd, SelfPlay
+
+__all__ = ["SelfPlayProcess", "main", "numpy_weights"]
+
+Move = tuple[list, list[EpisodeEnd], int, np.ndarray]  # chunks, ended, next key, rng state
+
+
+def numpy_weights(state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """A state dict as numpy copies on the CPU (what crosses the socket)."""
+    return {name: tensor.detach().cpu().numpy().copy() for name, tensor in state.items()}
+
+
+class SelfPlayProcess:
+    """One child process playing ``config.num_envs`` games; ``step`` plays one move."""
+
+    def __init__(self, config: MuZeroConfig, observation_shape: tuple[int, ...],
+                 num_actions: int, weights: dict[str, np.ndarray], generator_state: np.ndarray,
+                 seed: int, first_key: int, device: str):
+        ours, theirs = socket.socketpair()
+        # The package's folder on the child's path, in case it runs from a source tree.
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "from muzero_lite.selfplay_process import main; main()",
+             str(theirs.fileno())], pass_fds=(theirs.fileno(),), env=env,
+            start_new_session=True)  # Ctrl-C in a terminal reaches the parent alone
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        # Sent with the first move, so that this call does not wait for the child's imports.
+        self._setup: tuple | None = (config.to_dict(), tuple(observation_shape), num_actions,
+                                     weights, generator_state, seed, first_key, device,
+                                     torch.get_num_threads())
+
+    def step(self, progress: float, weights: dict[str, np.ndarray] | None = None) -> Move:
+        """One move of every game, with ``weights`` loaded first when given."""
+        try:
+            if self._setup is not None:
+                self._conn.send(self._setup)
+                self._setup = None
+            self._conn.send((progress, weights))
+            kind, payload = self._conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            code = self._process.wait(timeout=5)
+            raise RuntimeError(f"the self-play process ended without a word (exit code {code}:"
+                               " killed, or out of memory?)") from None
+        if kind == "error":
+            raise RuntimeError(f"the self-play process failed:\n{payload}")
+        return payload
+
+    def close(self, wait: bool = True) -> None:
+        """Ask the child to finish (``wait``) or end it now."""
+        if wait and self._process.poll() is None:
+            try:
+                self._conn.send(None)
+                self._process.wait(timeout=10)
+            except (BrokenPipeError, ConnectionResetError, subprocess.TimeoutExpired):
+                pass
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._conn.close()
+
+
+def main() -> None:
+    """The child's entry point: ``python -c ... <file descriptor of its socket>``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    _child(Connection(int(sys.argv[1])))
+
+
+def _child(conn: Connection) -> None:
+    try:
+        (config_dict, observation_shape, num_actions, weights, generator_state, seed, first_key,
+         device, threads) = conn.recv()
+        torch.set_num_threads(threads)
+        config = MuZeroConfig.from_dict(config_dict)
+        network = network_for(config, observation_shape, num_actions).to(device)
+        _load(network, weights)
+        network.eval().requires_grad_(False)
+        generator = torch.Generator()
+        generator.set_state(torch.from_numpy(generator_state))
+        selfplay = SelfPlay(config, network, generator, seed=seed, first_key=first_key,
+                            inference=SearchInference(network, config.inference,
+                                                      config.precision))
+        while (request := conn.recv()) is not None:
+            progress, new_weights = request
+            if new_weights is not None:
+                _load(network, new_weights)
+            chunks, ended = selfplay.step(progress)
+            conn.send(("move", (chunks, ended, selfplay.next_key,
+                                generator.get_state().numpy())))
+        selfplay.close()
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        pass  # the parent is gone: nothing to report to
+    except BaseException:  # noqa: BLE001 - every failure goes to the parent, as text
+        try:
+            conn.send(("error", traceback.format_exc()))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    finally:
+        # Skip the interpreter's teardown (0.7 s of unloading torch, measured), which the
+        # parent's clock would otherwise wait for; nothing is left to write.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def _load(network: torch.nn.Module, weights: dict[str, np.ndarray]) -> None:
+    network.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})

@@ -48,7 +48,7 @@ test: setup lint
 # print the evaluation table and write the curves (runs/demo/curves.png).
 demo: setup
 	rm -rf runs/demo
-	$(PY) -m muzero_lite train tictactoe --out runs/demo --until-perfect --max-wall-s 600
+	$(PY) -m muzero_lite train tictactoe --out runs/demo --until-perfect --max-wall-s 600 --set pipeline=process
 	$(PY) -m muzero_lite evaluate runs/demo/checkpoint.pt --games 50
 
 lab: setup

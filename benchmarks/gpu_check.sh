@@ -23,7 +23,7 @@ if [ -d .whl ]; then
 fi
 export PYTHONUNBUFFERED=1
 TINY=()
-SECONDS_PER_PHASE=15
+SECONDS_PER_PHASE=12
 if [ "${1:-}" = "--tiny" ]; then TINY=(--tiny); SECONDS_PER_PHASE=2; fi
 
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || echo "no nvidia-smi: a CPU run" > "$OUT/nvidia-smi.txt"
@@ -32,7 +32,8 @@ timeout 75 $PY -m pytest -q -p no:cacheprovider tests/test_pipeline.py > "$OUT/t
 echo "tests: exit $? (tail of $OUT/tests.txt:)"; tail -n 3 "$OUT/tests.txt"
 
 # Seconds each preset may take: set-up (games, numba, graph capture, torch.compile), then
-# four timed phases of $SECONDS_PER_PHASE s (the two train() calls end with a checkpoint).
+# five timed phases of $SECONDS_PER_PHASE s (the process phase 10 s more, for the child's
+# start-up; the three train() calls end with a checkpoint).
 declare -A LIMIT=([connect4]=190 [atari:Pong]=250)
 for preset in connect4 atari:Pong; do
   name=${preset/:/_}

@@ -19,6 +19,9 @@ For each preset, in one process (so every number is comparable with the others):
    GPU memory.
 6. ``serial``: the same trainer with ``pipeline="serial"`` (one thread, moves and learner steps
    in turn) for ``--seconds``: what the overlap gains.
+7. ``process``: the same with ``pipeline="process"`` (self-play in a child process, with its
+   own CUDA context), run for ``--seconds`` + 10 and counted from when the child was ready:
+   its start-up (``startup_s``, ~2 s on a CPU) is reported apart.
 
 stdout gets one JSON line; progress goes to stderr. The targets (issue 11, one H100/H200):
 >= 3,000 env steps/s with >= 30 learner steps/s for both presets, search time outside the
@@ -209,17 +212,25 @@ def measure(name: str, overrides: dict, seconds: float, repeats: int, device: to
 
     ratio = train_ratio if train_ratio is not None else learner / selfplay
     rows = {}
-    for pipeline in ("overlap", "serial"):
+    for pipeline in ("overlap", "serial", "process"):
+        if pipeline == "process":  # the child numbers its games after the thread's
+            trainer._first_key = trainer.selfplay.next_key
         trainer.config = trainer.config.replace(pipeline=pipeline, train_ratio=ratio)
         trainer._learn_credit = 0.0
         env0, step0 = trainer.env_steps, steps_taken(trainer)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
+        startup = {}
         with GpuSampler(device) as gpu:
-            wall0 = trainer.wall_s
-            trainer.train(max_wall_s=seconds, log_every=10**7)
+            wall0, began = trainer.wall_s, time.perf_counter()
+            trainer.train(max_wall_s=seconds + (10 if pipeline == "process" else 0),
+                          log_every=10**7)
             wall = trainer.wall_s - wall0  # the loop's time: the closing save is not counted
-        rows[pipeline] = {
+        if pipeline == "process":  # from the child's readiness on (the learner waited for it)
+            ready = trainer.actor_ready_at - began
+            wall -= ready
+            startup = {"startup_s": round(ready, 2)}
+        rows[pipeline] = {**startup,
             "env_steps_per_s": round((trainer.env_steps - env0) / wall, 1),
             "learner_steps_per_s": round((steps_taken(trainer) - step0) / wall, 2),
             "gpu_util_percent": gpu.mean(),

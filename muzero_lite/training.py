@@ -54,7 +54,7 @@ from muzero_lite.reanalyze import reanalyze_batch
 from muzero_lite.replay import Chunk, ChunkStore, FrameStack, ReplayBuffer
 from muzero_lite.run_lock import RunLock
 from muzero_lite.selfplay import SelfPlay, make_game_vector
-from muzero_lite.selfplay_process import SelfPlayProcess, numpy_weights
+from muzero_lite.selfplay_process import SelfPlayProcess, numpy_weights, split_threads
 
 __all__ = ["Diverged", "Trainer", "plot_curves", "read_metrics", "replay_bytes",
            "search_bytes"]
@@ -105,6 +105,7 @@ class Trainer:
         self.device = check_device(device)
         self.show_progress = progress
         self.stopped_by: int | None = None  # the signal that stopped the last train()
+        self.actor_ready_at: float | None = None  # "process": when the child was ready
         self._check_folder()
         checkpoint = self.out / "checkpoint.pt"
         if resume:
@@ -746,6 +747,7 @@ class _Actor(threading.Thread):
         per_move = cfg.train_ratio * cfg.num_envs  # learner steps one move pays for
         lead = max(2.0, 2 * per_move)  # how far ahead of the learner the actor may run
         try:
+            self._prepare()
             with torch.cuda.stream(self._stream) if self._stream else contextlib.nullcontext():
                 while not self._halt.is_set():
                     with self._wake:
@@ -772,6 +774,9 @@ class _Actor(threading.Thread):
         self.trainer._refresh_actor_weights()
         return self.trainer.selfplay.step(progress)
 
+    def _prepare(self) -> None:
+        pass
+
     def _close(self) -> None:
         pass
 
@@ -795,11 +800,14 @@ class _ProcessActor(_Actor):
         super().__init__(trainer, too_late)
         t = trainer
         t._actor_weights_step = t.train_step
+        self._learner_threads = torch.get_num_threads()  # put back when the child stops
+        learner_threads, child_threads = split_threads(self._learner_threads)
+        torch.set_num_threads(learner_threads)
         self.process = SelfPlayProcess(
             t.config, tuple(t.game_info["observation_shape"]), t.game_info["num_actions"],
             numpy_weights(t.network.state_dict()), t.actor_generator.get_state().numpy(),
             seed=t.config.seed * 1_000_003 + t.episodes, first_key=t._first_key,
-            device=str(t.device))
+            device=str(t.device), threads=child_threads)
 
     def _play(self, progress: float) -> tuple[list[Chunk], list[Any]]:
         t, weights = self.trainer, None
@@ -815,6 +823,11 @@ class _ProcessActor(_Actor):
         t.actor_generator.set_state(torch.from_numpy(generator_state))
         return chunks, ended
 
+    def _prepare(self) -> None:
+        # The start-up is not a move: it must not count in the clock's guess of the next one.
+        self.process.wait_ready()
+        self.trainer.actor_ready_at = time.perf_counter()  # benchmarks/gpu_throughput.py
+
     def _close(self) -> None:
         self.process.close(wait=True)
 
@@ -822,6 +835,7 @@ class _ProcessActor(_Actor):
         if not join:  # interrupted: end the child now rather than after its move
             self.process.close(wait=False)
         super().stop(join)
+        torch.set_num_threads(self._learner_threads)
 
 
 class _Signals:

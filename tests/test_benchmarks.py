@@ -88,7 +88,7 @@ def test_gpu_throughput_measures_every_phase_on_the_cpu():
     assert set(c4["network_ms"]) == {"eager_fp32", "eager_bf16"}  # graphs only on CUDA
     assert c4["chosen"] in c4["network_ms"]
     assert 0 <= c4["search"]["outside_network_share"] < 1
-    for phase in ("overlap", "serial"):
+    for phase in ("overlap", "serial", "process"):
         assert c4[phase]["env_steps_per_s"] > 0 and c4[phase]["learner_steps_per_s"] > 0
     assert c4["train_ratio"] == 1.0
     assert c4["selfplay_alone_env_steps_per_s"] > 0 and c4["learner_alone_steps_per_s"] > 0

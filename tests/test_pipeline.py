@@ -14,7 +14,7 @@ from muzero_lite.config import preset
 from muzero_lite.inference import Autocast, SearchInference, resolve
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.networks import MLPNetwork
-from muzero_lite.selfplay_process import SelfPlayProcess, numpy_weights
+from muzero_lite.selfplay_process import SelfPlayProcess, numpy_weights, split_threads
 from muzero_lite.training import Trainer, read_metrics
 
 TINY = dict(num_simulations=4, num_envs=4, batch_size=16, hidden_size=16, latent_size=8,
@@ -176,6 +176,22 @@ def test_a_killed_child_is_reported_not_waited_for():
             child.step(0.0)
     finally:
         child.close()
+
+
+@pytest.mark.parametrize("cores, learner, expected", [(16, 16, (8, 8)), (16, 4, (4, 8)),
+                                                      (2, 2, (1, 1)), (1, 4, (1, 1))])
+def test_the_two_processes_share_the_cores_without_oversubscribing(monkeypatch, cores, learner,
+                                                                   expected):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert split_threads(learner) == expected
+
+
+def test_a_process_run_gives_the_learner_its_threads_back(tmp_path):
+    before = torch.get_num_threads()
+    trainer = Trainer(preset("tictactoe", **{**TINY, "pipeline": "process", "training_steps": 4}),
+                      tmp_path / "r", progress=False)
+    trainer.train()
+    assert torch.get_num_threads() == before
 
 
 def test_bad_machine_settings_are_refused_before_the_folder_is_made(tmp_path):

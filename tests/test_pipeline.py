@@ -106,7 +106,9 @@ def process_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("process")
     trainer = Trainer(preset("tictactoe", **{**TINY, "pipeline": "process"}), out,
                       progress=False)
+    threads = torch.get_num_threads()
     last = trainer.train(log_every=10)
+    assert torch.get_num_threads() == threads  # the learner's threads are given back
     return out, trainer, last
 
 
@@ -184,14 +186,6 @@ def test_the_two_processes_share_the_cores_without_oversubscribing(monkeypatch, 
                                                                    expected):
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     assert split_threads(learner) == expected
-
-
-def test_a_process_run_gives_the_learner_its_threads_back(tmp_path):
-    before = torch.get_num_threads()
-    trainer = Trainer(preset("tictactoe", **{**TINY, "pipeline": "process", "training_steps": 4}),
-                      tmp_path / "r", progress=False)
-    trainer.train()
-    assert torch.get_num_threads() == before
 
 
 def test_bad_machine_settings_are_refused_before_the_folder_is_made(tmp_path):

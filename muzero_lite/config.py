@@ -273,46 +273,39 @@ def _convert(key: str, raw: str) -> Any:
 
 
 # --- presets -------------------------------------------------------------------------------
-# Each preset scales the paper down to the hardware named, and says by how much.
+# Each preset scales the paper down to the hardware named, and says by how much. A value that
+# differs from the obvious one says why in a line; the measurements behind it, with commands
+# that rerun them, are in data/preset_choices.md.
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Laptop CPU, minutes. Paper board games: 800 simulations, batch 2048, 1e6 steps.
     "tictactoe": dict(
         game="tictactoe",
-        # 128/64 instead of 64/32: after 300 s of the same run it lost 0 + 22 lines (as X + as O)
-        # against 4 + 19: about even; it fell faster early on (issue 3). Paper: 16 ResNet blocks
-        # of 256 planes.
+        # Wider than 64/32: it loses fewer lines early on. Paper: 16 blocks of 256 planes.
         network="mlp", hidden_size=128, latent_size=64,
-        # 100, not 25: with Q̄ = 0 for unvisited edges a 25-simulation search visits only the
-        # top two priors, so a block or a win with a low prior is never looked at. With 50,
-        # 1 of 3 seeds played perfectly within 600 s; with 100, seed 0 did in 447 s. Paper: 800.
+        # At 25 only the two top priors get visits: low-prior blocks and wins go unseen. Paper: 800.
         num_simulations=100,
         discount=1.0,  # board games are undiscounted
         dirichlet_alpha=1.0,  # ~10 / legal moves (9): a rule of thumb (AlphaZero: 0.3 chess)
         value_bounds=(-1.0, 1.0),  # outcomes are -1, 0, +1: seed min-max with them
-        # T = 1 for the whole game (paper: the first 30 moves of chess/Go, i.e. also most of a
-        # game). Greedy after 4 moves left ~500 distinct positions in 20,000 stored ones.
+        # T = 1 for the whole game, so the replay covers what an opponent can steer into
+        # (paper: the first 30 moves of chess and Go, also most of a game).
         temperature_schedule="moves", greedy_after_moves=9,
         max_moves=9,
         num_envs=32,
-        # 0.1 learner steps per move (10 new positions per batch of 128): fresh, varied games.
-        # At 0.5 the learner refit ~700 games for 3,000 steps and play stayed flat.
+        # 10 new positions per batch of 128: fresh, varied games rather than refitting old ones.
         train_ratio=0.1,
         td_steps=9,  # >= game length, so the target is the final outcome (paper: max_moves)
         replay_capacity=20_000,
-        # Uniform replay (paper Atari: alpha = beta = 1). With alpha = beta = 1 the weights
-        # 1/(N P) divided by the batch max averaged 0.18: a 5x smaller step, no better play.
+        # Uniform replay: alpha = beta = 1 (paper Atari) shrank the step 5x for no better play.
         priority_alpha=0.0, priority_beta=0.0,
         # The run stops at perfect play or the wall-clock limit, about 10,000 steps in 600 s.
         training_steps=20_000, batch_size=128,  # paper: 1e6 x 2048
         optimizer="adam", learning_rate=3e-3,  # Adam converges faster on tiny budgets than SGD
         lr_decay_steps=20_000,
-        # The paper's board games learn no reward. We keep a reward head: the win arrives on
-        # the winning move, and predicting it is the only way the learned model sees a win
-        # inside the tree (after it the absorbing state has value 0). Weight 50, not 1: with
-        # the noisy value and policy targets sharing the network (and Adam), weight 1 learned
-        # to spot 25% of the wins in its own replay after 3,000 steps; 50 spots 86%, and only
-        # then does self-play improve.
+        # The paper's board games learn no reward; here the winning move's reward is the only
+        # way the learned model sees a win inside the tree, and at weight 1 it is drowned by
+        # the noisier value and policy losses.
         reward_loss_weight=50.0,
         checkpoint_interval=500,
     ),
@@ -329,8 +322,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         num_envs=16,
         td_steps=50,  # paper Atari: 10; longer returns help an undiscounted-looking task
         replay_capacity=50_000,
-        # Measured: 5,000 steps reach ~160 greedy return; 16,000 reached 482 in 260 s.
-        training_steps=30_000, batch_size=128,
+        training_steps=30_000, batch_size=128,  # runs stop at the goal, well before
         optimizer="adam", learning_rate=3e-3, lr_decay_steps=30_000,
         checkpoint_interval=500,
     ),

@@ -39,6 +39,8 @@ from typing import Any
 
 import torch
 
+from muzero_lite.checks import whole_number_argument
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = "data/checkpoints/connect4.pt"
 DEFAULT_DEPTHS = (1, 2, 3, 4, 5)
@@ -93,26 +95,16 @@ def command_line(argv: list[str]) -> str:
     return " ".join(["python", *(shlex.quote(part) for part in argv)])
 
 
-def _whole_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expects a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT,
                    help=f"a Connect Four checkpoint (default {DEFAULT_CHECKPOINT})")
-    p.add_argument("--games", type=_whole_number, default=50, metavar="N",
+    p.add_argument("--games", type=whole_number_argument, default=50, metavar="N",
                    help="games per side against each opponent (default 50)")
-    p.add_argument("--depths", type=_whole_number, nargs="+", default=list(DEFAULT_DEPTHS),
+    p.add_argument("--depths", type=whole_number_argument, nargs="+", default=list(DEFAULT_DEPTHS),
                    metavar="D", help="alpha-beta depths (default 1 2 3 4 5; 4 is always "
                                      "played, by evaluate_agent)")
-    p.add_argument("--simulations", type=_whole_number, default=None, metavar="N",
+    p.add_argument("--simulations", type=whole_number_argument, default=None, metavar="N",
                    help="search simulations per move (default: the checkpoint's config)")
     p.add_argument("--save", default=None, metavar="PATH", help="also write the JSON here")
     args = p.parse_args(argv)

@@ -29,6 +29,8 @@ from typing import Any, NoReturn
 
 import torch
 
+from muzero_lite.checks import whole_number_argument
+
 __all__ = ["main"]
 
 PROG = "python -m muzero_lite"
@@ -47,16 +49,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 # --- values checked while parsing -----------------------------------------------------------
-
-def _whole_number_at_least_1(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expects a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
 
 def _finite_number(text: str, unit: str = "number") -> float:
     try:
@@ -160,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="tic-tac-toe: stop as soon as the agent plays perfectly")
     until.add_argument("--until-return", type=_finite_number, default=None, metavar="R",
                        help="one-player games: stop once 20 greedy episodes average >= R")
-    t.add_argument("--eval-every", type=_whole_number_at_least_1, default=500, metavar="N",
+    t.add_argument("--eval-every", type=whole_number_argument, default=500, metavar="N",
                    help="learner steps between two checks of --until-perfect or "
                         "--until-return (default 500)")
     t.add_argument("--device", type=_device, default="cpu",
@@ -169,10 +161,10 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="evaluate a checkpoint")
     e.add_argument("checkpoint")
-    e.add_argument("--games", type=_whole_number_at_least_1, default=None, metavar="N",
+    e.add_argument("--games", type=whole_number_argument, default=None, metavar="N",
                    help="two-player games: games per opponent and side (default 100); "
                         "one-player games: greedy episodes (default 20)")
-    e.add_argument("--simulations", type=_whole_number_at_least_1, default=None, metavar="N",
+    e.add_argument("--simulations", type=whole_number_argument, default=None, metavar="N",
                    help="search simulations per move (default: the checkpoint's config)")
     e.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
 
@@ -180,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("checkpoint")
     q.add_argument("--as", dest="side", choices=["x", "o"], default="x",
                    help="x moves first (default), o moves second")
-    q.add_argument("--simulations", type=_whole_number_at_least_1, default=None, metavar="N",
+    q.add_argument("--simulations", type=whole_number_argument, default=None, metavar="N",
                    help="search simulations per move (default: the checkpoint's config)")
     return p
 

@@ -1,7 +1,9 @@
-"""Argument checks where data enters the replay and Reanalyze (imports nothing of the package)."""
+"""Argument checks where data enters: the replay, Reanalyze, and command lines (the package's
+and the benchmarks'). Imports nothing of the package."""
 
 from __future__ import annotations
 
+import argparse
 import math
 import numbers
 
@@ -50,3 +52,14 @@ def to_numpy(name: str, value: object) -> np.ndarray:
         return np.asarray(value)
     except (TypeError, ValueError) as error:  # ragged lists and the like
         raise TypeError(f"{name} must be array-like, got {type(value).__name__}") from error
+
+
+def whole_number_argument(text: str) -> int:
+    """An ``argparse`` type: a whole number >= 1, or an error that shows what was typed."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value

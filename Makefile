@@ -42,7 +42,8 @@ lint: $(STAMP)
 test: setup lint
 	MUZERO_LITE_QUICK=1 $(PY) -m pytest tests notebooks --nbval \
 	  --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	  --cov=muzero_lite --cov-report=term --cov-fail-under=90 -p no:cacheprovider
+	  --cov=muzero_lite --cov-report=term --cov-fail-under=90 -p no:cacheprovider \
+	  --durations=20
 
 # The main job: train tic-tac-toe from scratch, stop at perfect play (or 10 minutes),
 # print the evaluation table and write the curves (runs/demo/curves.png).

@@ -794,7 +794,7 @@ class _Actor(threading.Thread):
 class _ProcessActor(_Actor):
     """pipeline="process": the same pacing as ``_Actor``, but each move is played by a
     ``SelfPlayProcess`` (a child process with its own interpreter, so its search and the
-    learner run on two cores at once); this thread waits on the pipe, without the GIL."""
+    learner run on two cores at once); this thread waits on its socket, without the GIL."""
 
     def __init__(self, trainer: Trainer, too_late: Callable[[float], bool]):
         super().__init__(trainer, too_late)
@@ -802,12 +802,12 @@ class _ProcessActor(_Actor):
         t._actor_weights_step = t.train_step
         self._learner_threads = torch.get_num_threads()  # put back when the child stops
         learner_threads, child_threads = split_threads(self._learner_threads)
-        torch.set_num_threads(learner_threads)
         self.process = SelfPlayProcess(
             t.config, tuple(t.game_info["observation_shape"]), t.game_info["num_actions"],
             numpy_weights(t.network.state_dict()), t.actor_generator.get_state().numpy(),
             seed=t.config.seed * 1_000_003 + t.episodes, first_key=t._first_key,
             device=str(t.device), threads=child_threads)
+        torch.set_num_threads(learner_threads)
 
     def _play(self, progress: float) -> tuple[list[Chunk], list[Any]]:
         t, weights = self.trainer, None

@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,ray]'
 	# Build matplotlib's font cache now: its one-time notice on stderr would trip nbval.
 	MPLBACKEND=Agg $(PY) -c "import matplotlib.pyplot" 2>/dev/null
 	touch $(STAMP)

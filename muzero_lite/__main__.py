@@ -4,6 +4,7 @@
     python -m muzero_lite train --resume --out runs/ttt
     python -m muzero_lite train atari:Pong --out runs/pong --max-wall-s 120
     python -m muzero_lite train gym:Acrobot-v1          # the cartpole preset on Acrobot
+    python -m muzero_lite train connect4 --actors 4     # self-play in 4 Ray actors
     python -m muzero_lite train --list-keys             # every --set key, default and meaning
     python -m muzero_lite evaluate runs/ttt/checkpoint.pt
     python -m muzero_lite play data/checkpoints/tictactoe.pt
@@ -144,6 +145,12 @@ def _parser() -> argparse.ArgumentParser:
                         "lost); weights, optimizer and counters are kept")
     t.add_argument("--max-wall-s", type=_seconds, default=None, metavar="S",
                    help="stop after S seconds of training (a checkpoint is saved)")
+    t.add_argument("--actors", type=int, default=0, metavar="N",
+                   help="self-play in N Ray actors while this process learns (needs "
+                        "pip install -e '.[ray]'); default 0: in this process")
+    t.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                   help="with --actors: the Ray cluster to join (auto: the one `ray start` "
+                        "made on this machine); default: start a local one")
     t.add_argument("--quick", action="store_true",
                    help="the preset shrunk (4 games, 4 simulations, a tiny network) to show "
                         "the whole pipeline on a CPU; --max-wall-s defaults to 60")
@@ -287,6 +294,15 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError("--resume continues with the saved config; drop --quick")
     elif args.drop_replay:
         raise ValueError("--drop-replay goes with --resume")
+    if args.actors < 0:
+        raise ValueError(f"--actors {args.actors}: give a whole number >= 0")
+    if args.ray_address is not None and not args.actors:
+        raise ValueError("--ray-address goes with --actors N")
+    if args.actors:
+        try:
+            import ray  # noqa: F401 - only to say what is missing before anything starts
+        except ImportError:
+            raise ValueError("--actors needs Ray: pip install -e '.[ray]'") from None
     if args.quick:
         from muzero_lite.config import QUICK
         overrides = {**QUICK, **overrides}  # what --set says wins
@@ -329,7 +345,8 @@ def _train(args: argparse.Namespace) -> int:
     elif args.until_return is not None:
         from muzero_lite.evaluate import mean_return_stop
         stop = mean_return_stop(args.until_return, every=args.eval_every)
-    last = trainer.train(max_wall_s=args.max_wall_s, stop=stop)
+    last = trainer.train(max_wall_s=args.max_wall_s, stop=stop, actors=args.actors,
+                         ray_address=args.ray_address)
     print(json.dumps(last))
     print(f"run folder: {out} (checkpoint.pt, metrics.jsonl, curves.png)")
     stopped_by = getattr(trainer, "stopped_by", None)  # a signal number, set by train()

@@ -35,7 +35,7 @@ from muzero_lite.inference import SearchInference
 from muzero_lite.planning import network_for
 from muzero_lite.selfplay import EpisodeEnd, SelfPlay
 
-__all__ = ["SelfPlayProcess", "main", "numpy_weights", "split_threads"]
+__all__ = ["SelfPlayProcess", "SelfPlayWorker", "main", "numpy_weights", "split_threads"]
 
 Move = tuple[list, list[EpisodeEnd], int, np.ndarray]  # chunks, ended, next key, rng state
 
@@ -119,29 +119,43 @@ def main() -> None:
     _child(Connection(int(sys.argv[1])))
 
 
+class SelfPlayWorker:
+    """What plays on the far side of the socket (or in a Ray actor, ``actors.py``): a copy of
+    the network, its own generator and one ``SelfPlay`` of ``config.num_envs`` games.
+    ``play`` makes one move of every game, loading new weights first when given."""
+
+    def __init__(self, config: dict[str, Any], observation_shape: tuple[int, ...],
+                 num_actions: int, weights: dict[str, np.ndarray], generator_state: np.ndarray,
+                 seed: int, first_key: int, device: str, threads: int):
+        torch.set_num_threads(threads)
+        cfg = MuZeroConfig.from_dict(config)
+        self.network = network_for(cfg, observation_shape, num_actions).to(device)
+        _load(self.network, weights)
+        self.network.eval().requires_grad_(False)
+        self.generator = torch.Generator()
+        self.generator.set_state(torch.from_numpy(generator_state))
+        self.selfplay = SelfPlay(cfg, self.network, self.generator, seed=seed,
+                                 first_key=first_key,
+                                 inference=SearchInference(self.network, cfg.inference,
+                                                           cfg.precision))
+
+    def play(self, progress: float, weights: dict[str, np.ndarray] | None = None) -> Move:
+        if weights is not None:
+            _load(self.network, weights)
+        chunks, ended = self.selfplay.step(progress)
+        return chunks, ended, self.selfplay.next_key, self.generator.get_state().numpy()
+
+    def close(self) -> None:
+        self.selfplay.close()
+
+
 def _child(conn: Connection) -> None:
     try:
-        (config_dict, observation_shape, num_actions, weights, generator_state, seed, first_key,
-         device, threads) = conn.recv()
-        torch.set_num_threads(threads)
-        config = MuZeroConfig.from_dict(config_dict)
-        network = network_for(config, observation_shape, num_actions).to(device)
-        _load(network, weights)
-        network.eval().requires_grad_(False)
-        generator = torch.Generator()
-        generator.set_state(torch.from_numpy(generator_state))
-        selfplay = SelfPlay(config, network, generator, seed=seed, first_key=first_key,
-                            inference=SearchInference(network, config.inference,
-                                                      config.precision))
+        worker = SelfPlayWorker(*conn.recv())
         conn.send(("ready", None))
         while (request := conn.recv()) is not None:
-            progress, new_weights = request
-            if new_weights is not None:
-                _load(network, new_weights)
-            chunks, ended = selfplay.step(progress)
-            conn.send(("move", (chunks, ended, selfplay.next_key,
-                                generator.get_state().numpy())))
-        selfplay.close()
+            conn.send(("move", worker.play(*request)))
+        worker.close()
     except (EOFError, BrokenPipeError, ConnectionResetError):
         pass  # the parent is gone: nothing to report to
     except BaseException:  # noqa: BLE001 - every failure goes to the parent, as text

@@ -36,9 +36,9 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -201,6 +201,10 @@ class Trainer:
         self._learn_credit = 0.0  # learner steps owed to the ratio, carried between moves
         self._replay_files = 0  # replay files written (the next file's number)
         self._first_key = 0  # the number of the next self-play game (chunk key)
+        self._actor_blocks = 0  # Ray actors' game-key blocks handed out (actors.py)
+        self._actors = 0  # Ray actors of the current (or last) train() call
+        self.actor_restarts = 0  # Ray actors replaced after they died, summed over calls
+        self.weights_lag_max = 0  # the stalest move's weights, in learner steps (this session)
         self._move_s = self._learn_s = 0.0  # how long the last move / learner step took
         self._save_s = 0.0  # how long the last checkpoint took: reserved at the clock's end
         self._first_loss: float | None = None  # for the one-time "loss grew 100x" warning
@@ -217,6 +221,7 @@ class Trainer:
         if config.pipeline == "overlap":
             self.actor_network = copy.deepcopy(self.network).eval().requires_grad_(False)
         self._actor_weights_step = self.train_step  # the learner step its weights come from
+        self._move_weights_step = self.train_step  # same, for the last move in the replay
         self._published: tuple[int, dict[str, torch.Tensor], Any] | None = None
         self._published_step = self.train_step
         # "process": the games live in a child process, started by each train() call.
@@ -263,7 +268,8 @@ class Trainer:
 
     def train(self, max_wall_s: float | None = None,
               stop: Callable[[Trainer], bool] | None = None,
-              log_every: int = 50) -> dict[str, Any]:
+              log_every: int = 50, actors: int = 0,
+              ray_address: str | None = None) -> dict[str, Any]:
         """Run until ``training_steps``, ``max_wall_s`` or ``stop(self)`` says so.
 
         ``max_wall_s`` counts this call's time, start-up excluded, and holds: a move, learner
@@ -274,6 +280,10 @@ class Trainer:
         leaving the last checkpoint as it was. A NaN or infinite loss raises ``Diverged``
         (``config.on_nonfinite_loss="stop"``) without saving: the checkpoint on disk is the
         last good one. Returns the last metrics line.
+
+        ``actors`` > 0: self-play runs in that many Ray actors (``actors.py``), on the cluster
+        at ``ray_address`` or on a local one started (and stopped) here, while this process
+        learns; the pacing is the ``overlap`` pipeline's, whatever ``config.pipeline`` says.
         """
         cfg = self.config
         if max_wall_s is not None and not (isinstance(max_wall_s, (int, float))
@@ -282,6 +292,19 @@ class Trainer:
                              "> 0, or None for no limit")
         if not isinstance(log_every, int) or log_every < 1:
             raise ValueError(f"log_every = {log_every!r}: give a whole number >= 1")
+        if isinstance(actors, bool) or not isinstance(actors, int) or actors < 0:
+            raise ValueError(f"actors = {actors!r}: give a whole number >= 0 (0: self-play "
+                             "in this process)")
+        if ray_address is not None and not actors:
+            raise ValueError("ray_address goes with actors >= 1")
+        started_ray = False
+        if actors:
+            try:
+                from muzero_lite import actors as ray_actors
+            except ImportError:
+                raise ValueError("actors need Ray: pip install -e '.[ray]'") from None
+            started_ray = ray_actors.connect(ray_address, actors)  # before our signal handlers
+        self._actors = actors
         self._lock.acquire()
         if _file_stamp(self.out / "checkpoint.pt") != self._stamp:
             self._lock.release()
@@ -332,7 +355,7 @@ class Trainer:
             return self._learn_credit >= 1.0 and self._can_learn()
 
         try:
-            if cfg.pipeline != "serial":
+            if cfg.pipeline != "serial" or actors:
                 self._overlap(go_on, may_learn, learn_once, out_of_time, start, max_wall_s)
             else:
                 while go_on() and not out_of_time(self._move_s):
@@ -356,6 +379,9 @@ class Trainer:
                     plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
             finally:
                 self._lock.release()
+                if started_ray:
+                    import ray
+                    ray.shutdown()
         self.stopped_by = signals.received
         if self.stopped_by is not None:
             name = signal.Signals(self.stopped_by).name
@@ -365,16 +391,18 @@ class Trainer:
     def _overlap(self, go_on: Callable[[], bool], may_learn: Callable[[], bool],
                  learn_once: Callable[[], None], out_of_time: Callable[[float], bool],
                  start: float, max_wall_s: float | None) -> None:
-        """pipeline="overlap" or "process": an ``_Actor`` thread plays moves (or has a child
-        process play them) while this thread learns. Its moves reach the replay here, between
-        learner steps, so the replay, the counters and the checkpoints keep one owner; the
-        ratio holds both ways (the learner waits for moves, the actor waits when the learner
-        is two moves' worth behind)."""
+        """pipeline="overlap" or "process", or Ray actors: an ``_Actor`` thread plays moves
+        (or has a child process, or Ray actors, play them) while this thread learns. Its
+        moves reach the replay here, between learner steps, so the replay, the counters and
+        the checkpoints keep one owner; the ratio holds both ways (the learner waits for
+        moves, the actor waits when the learner is two moves' worth behind)."""
         def too_late(next_move_s: float) -> bool:  # the actor's clock: reads, never writes
             spent = time.perf_counter() - start
             return max_wall_s is not None and spent + next_move_s + self._save_s > max_wall_s
 
-        actor = (_ProcessActor if self.config.pipeline == "process" else _Actor)(self, too_late)
+        kind = (_RayActors if self._actors else
+                _ProcessActor if self.config.pipeline == "process" else _Actor)
+        actor = kind(self, too_late)
         actor.start()
         interrupted = False
         try:
@@ -404,8 +432,8 @@ class Trainer:
             actor.stop(join=not interrupted)
             if not interrupted:
                 self._take_moves(actor)
-        if self.selfplay is None:  # the child's unfinished games end with it
-            self.replay.close_live_games()
+        # The games that ended with the child or the actors (not those of self.selfplay).
+        self.replay.close_live_games(actor.games_played_elsewhere())
         if actor.error is not None:
             raise actor.error
 
@@ -415,8 +443,15 @@ class Trainer:
         try:
             item = actor.moves.get(timeout=wait_s) if wait_s else actor.moves.get_nowait()
             while True:
-                self._add_move(*item)
-                actor.taken += 1
+                if isinstance(item, _GamesLost):  # a Ray actor died: its games end here
+                    self.replay.close_live_games(item.keys)
+                else:
+                    chunks, ended, weights_step = item
+                    self._add_move(chunks, ended)
+                    self._move_weights_step = weights_step
+                    self.weights_lag_max = max(self.weights_lag_max,
+                                               self.train_step - weights_step)
+                    actor.taken += 1
                 item = actor.moves.get_nowait()
         except queue.Empty:
             pass
@@ -549,8 +584,10 @@ class Trainer:
                 **({"reanalyze_s": round(self.reanalyze_s, 2)}
                    if self.config.reanalyze_fraction > 0 else {}),
                 **({"skipped_batches": self.skipped_batches} if self.skipped_batches else {}),
-                **({"weights_lag": self.train_step - self._actor_weights_step}
-                   if self.config.pipeline != "serial" else {}),
+                **({"weights_lag": self.train_step - self._move_weights_step,
+                    "weights_lag_max": self.weights_lag_max}
+                   if self.config.pipeline != "serial" or self._actors else {}),
+                **({"actor_restarts": self.actor_restarts} if self.actor_restarts else {}),
                 **({"evaluation": self.last_evaluation} if self.last_evaluation else {})}
 
     def _log(self, bar: Any) -> dict[str, Any]:
@@ -610,7 +647,8 @@ class Trainer:
                          "skipped_batches": self.skipped_batches,
                          "replay_files": self._replay_files,
                          "next_game_key": (self._first_key if self.selfplay is None
-                                           else self.selfplay.next_key)},
+                                           else self.selfplay.next_key),
+                         "actor_blocks": self._actor_blocks},
             "rng": {"torch": torch.get_rng_state(), "search": self.generator.get_state(),
                     "numpy": _numpy_state(self.rng),
                     **({"actor": self.actor_generator.get_state()}
@@ -642,6 +680,7 @@ class Trainer:
         self._learn_credit = counters.get("learn_credit", 0.0)
         self._replay_files = counters.get("replay_files", 0)
         self._first_key = counters.get("next_game_key", 0)
+        self._actor_blocks = counters.get("actor_blocks", 0)
         self.recent_returns.extend(counters["recent_returns"])
         torch.set_rng_state(state["rng"]["torch"])
         self.generator.set_state(state["rng"]["search"])
@@ -769,16 +808,22 @@ class _Actor(threading.Thread):
             self._close()
             self.finished.set()
 
-    def _play(self, progress: float) -> tuple[list[Chunk], list[Any]]:
-        """One move of every game, with the newest published weights."""
+    def _play(self, progress: float) -> tuple[list[Chunk], list[Any], int]:
+        """One move of every game, with the newest published weights: its chunks, the games
+        that ended, and the learner step of the weights it was played with."""
         self.trainer._refresh_actor_weights()
-        return self.trainer.selfplay.step(progress)
+        return (*self.trainer.selfplay.step(progress), self.trainer._actor_weights_step)
 
     def _prepare(self) -> None:
         pass
 
     def _close(self) -> None:
         pass
+
+    def games_played_elsewhere(self) -> Container[int] | None:
+        """The chunk keys of the games that end with this actor (None: all live games);
+        the trainer's own ``selfplay`` keeps its games for the next ``train()``."""
+        return ()
 
     def wake(self) -> None:
         with self._wake:
@@ -809,7 +854,7 @@ class _ProcessActor(_Actor):
             device=str(t.device), threads=child_threads)
         torch.set_num_threads(learner_threads)
 
-    def _play(self, progress: float) -> tuple[list[Chunk], list[Any]]:
+    def _play(self, progress: float) -> tuple[list[Chunk], list[Any], int]:
         t, weights = self.trainer, None
         published = t._published
         if published is not None and published[0] != t._actor_weights_step:
@@ -821,7 +866,7 @@ class _ProcessActor(_Actor):
         # Saved by the next checkpoint: where the child's game numbers and noise have got to.
         t._first_key = next_key
         t.actor_generator.set_state(torch.from_numpy(generator_state))
-        return chunks, ended
+        return chunks, ended, t._actor_weights_step
 
     def _prepare(self) -> None:
         # The start-up is not a move: it must not count in the clock's guess of the next one.
@@ -836,6 +881,62 @@ class _ProcessActor(_Actor):
             self.process.close(wait=False)
         super().stop(join)
         torch.set_num_threads(self._learner_threads)
+
+    def games_played_elsewhere(self) -> Container[int] | None:
+        return None  # all of them: in this pipeline the trainer has no selfplay of its own
+
+
+class _GamesLost(NamedTuple):
+    """Put in an actor's queue when a Ray actor died: its running games end as cut off."""
+
+    keys: Container[int]
+
+
+class _RayActors(_Actor):
+    """``train(actors=N)``: the same pacing as ``_Actor``, but the moves are played by N Ray
+    actors (``actors.ActorPool``), each with a play call in flight; ``_play`` hands on the
+    first to finish, so moves arrive up to N times as often as one actor makes them."""
+
+    def __init__(self, trainer: Trainer, too_late: Callable[[float], bool]):
+        super().__init__(trainer, too_late)
+        self.pool: Any = None  # made in _prepare (this thread), read by tests
+
+    def _prepare(self) -> None:
+        from muzero_lite.actors import ActorPool
+
+        t = self.trainer
+        t._actor_weights_step = t.train_step
+        self.pool = ActorPool(t._actors, t.config, t.game_info,
+                              numpy_weights(t.network.state_dict()), t.train_step,
+                              t._actor_blocks)
+        t._actor_blocks = self.pool.next_block  # saved by every checkpoint from now on
+        self.pool.wait_ready()
+        t.actor_ready_at = time.perf_counter()
+
+    def _play(self, progress: float) -> tuple[list[Chunk], list[Any], int]:
+        t, pool = self.trainer, self.pool
+        published = t._published
+        if published is not None and published[0] != pool.version:
+            step, state, event = published
+            if event is not None:
+                event.synchronize()
+            pool.publish(numpy_weights(state), step)
+        while True:
+            pool.submit_idle(progress)
+            slot, move, version = pool.next_move()
+            if move is not None:
+                chunks, ended, _, _ = move
+                return chunks, ended, version
+            self.moves.put(_GamesLost(pool.replace(slot)))
+            t._actor_blocks = pool.next_block
+            t.actor_restarts += 1
+
+    def _close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def games_played_elsewhere(self) -> Container[int] | None:
+        return self.pool.all_keys() if self.pool is not None else ()
 
 
 class _Signals:

@@ -194,8 +194,9 @@ class FakeTrainer:
         self.out = Path(out)
         self.train_step = 7
 
-    def train(self, max_wall_s=None, stop=None):
+    def train(self, max_wall_s=None, stop=None, actors=0, ray_address=None):
         FakeTrainer.made[-1]["max_wall_s"] = max_wall_s
+        FakeTrainer.made[-1]["actors"] = (actors, ray_address)
         if FakeTrainer.raise_in_train is not None:
             raise FakeTrainer.raise_in_train
         self.stopped_by = FakeTrainer.stopped_by
@@ -236,6 +237,17 @@ def test_quick_shrinks_the_preset_and_keeps_what_set_says(fake_trainer, capsys):
     assert fake_trainer.made[1]["max_wall_s"] == 5.0
     assert main(["train", "--resume", "--quick", "--out", "q", "--no-progress"]) == 2
     assert "drop --quick" in capsys.readouterr().err
+
+
+def test_actors_reach_train_and_ray_address_needs_them(fake_trainer, capsys):
+    pytest.importorskip("ray")
+    assert main(["train", "tictactoe", "--actors", "3", "--ray-address", "auto",
+                 "--no-progress"]) == 0
+    assert fake_trainer.made[0]["actors"] == (3, "auto")
+    assert main(["train", "tictactoe", "--ray-address", "auto", "--no-progress"]) == 2
+    assert "--ray-address goes with --actors" in capsys.readouterr().err
+    assert main(["train", "tictactoe", "--actors", "-1", "--no-progress"]) == 2
+    assert "--actors -1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", [None, "tictactoe"])

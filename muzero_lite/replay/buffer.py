@@ -25,6 +25,7 @@ its targets are exactly those the finished game will give, never a bootstrap cut
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 import numpy as np
@@ -335,10 +336,11 @@ class ReplayBuffer:
             self._enable(ready)
         return game_id
 
-    def close_live_games(self) -> None:
-        """End every running game as cut off (``done`` False): a resumed run cannot go on
-        playing them, and their last positions become sampleable as a cut-off game's are."""
-        for key in list(self._live):
+    def close_live_games(self, keys: Container[int] | None = None) -> None:
+        """End every running game (or those whose chunk keys are in ``keys``) as cut off
+        (``done`` False): a resumed run, or a self-play process or actor that stopped, cannot
+        go on playing them, and their last positions become sampleable as a cut-off game's are."""
+        for key in [k for k in self._live if keys is None or k in keys]:
             game_id = self._live.pop(key)
             self._tail.pop(game_id)
             self._game_done[game_id] = False

@@ -4,6 +4,7 @@ Perfect play: zero losses as X and as O against every possible opponent reply, w
 agent searching greedily (no noise). Checked every `--eval-every` learner steps.
 
     python benchmarks/learn_tictactoe.py --seed 0 [--max-wall-s 600] [--out runs/bench_ttt_0]
+    python benchmarks/learn_tictactoe.py --seed 0 --actors 1     # self-play in a Ray actor
 """
 
 from __future__ import annotations
@@ -29,18 +30,20 @@ def main() -> None:
     p.add_argument("--eval-every", type=int, default=500, help="learner steps between checks")
     p.add_argument("--out", default=None)
     p.add_argument("--set", dest="overrides", action="append", default=[])
+    p.add_argument("--actors", type=int, default=0, help="Ray actors for self-play (0: none)")
     args = p.parse_args()
     torch.set_num_threads(1)
     config = preset("tictactoe", seed=args.seed, **parse_overrides(args.overrides))
     out = args.out or f"runs/bench_tictactoe_{args.seed}"
     trainer = Trainer(config, out, progress=False)
     start = time.perf_counter()
-    trainer.train(max_wall_s=args.max_wall_s, stop=perfect_play_stop(every=args.eval_every))
+    trainer.train(max_wall_s=args.max_wall_s, stop=perfect_play_stop(every=args.eval_every),
+                  actors=args.actors)
     wall = time.perf_counter() - start
     report = perfect_play_check(TicTacToe, Agent(trainer.network, config, 2)).as_dict()
     print(json.dumps({
         "benchmark": "learn_tictactoe", "seed": args.seed, "goal": "perfect play",
-        "overrides": args.overrides,
+        "overrides": args.overrides, "actors": args.actors,
         "reached": report["perfect"], "wall_s": round(wall, 1),
         "env_steps": trainer.env_steps, "train_steps": trainer.train_step,
         "episodes": trainer.episodes, "evaluation": report,

@@ -79,8 +79,11 @@ class ActorPool:
 
     def _spawn(self, slot: int) -> None:
         block, self.next_block = self.next_block, self.next_block + 1
-        seed = self.config.seed * 7919 + block
-        generator_state = torch.Generator().manual_seed(seed).get_state().numpy()
+        # Block 0 gets the seeds a fresh run gives pipeline="process"'s child, so one actor can
+        # be compared with that pipeline seed for seed; each later block shifts them.
+        seed = self.config.seed * 1_000_003 + block
+        generator = torch.Generator().manual_seed(self.config.seed + 1 + block * 7919)
+        generator_state = generator.get_state().numpy()
         self.blocks[slot] = block
         self.actor_version[slot] = self.version
         self.actors[slot] = self.remote.remote(

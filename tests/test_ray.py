@@ -3,8 +3,10 @@ replay, new weights reach the actors, a killed actor is replaced, an interrupted
 
 One cluster serves the module (Ray's node takes ~15 s to start on 2 cores)."""
 
+import importlib.util
 import signal
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,3 +141,14 @@ def test_bad_actor_arguments_are_refused_before_anything_starts(tmp_path):
     with pytest.raises(ValueError, match="ray_address goes with actors"):
         trainer.train(ray_address="auto")
     assert trainer.train_step == 0 and not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_the_scaling_benchmark_measures_a_run_with_actors(cluster):
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "actors_scaling.py"
+    spec = importlib.util.spec_from_file_location("actors_scaling", path)
+    scaling = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scaling)
+    run = scaling.measure("connect4", 1, 3.0, {**scaling.SMALL["connect4"], **TINY,
+                                               "training_steps": 10**6}, "cpu")
+    assert run["actors"] == 1 and run["env_steps_per_s"] > 0 and run["startup_s"] > 0
+    assert run["counted_s"] > 1.0 and run["env_steps"] >= run["env_steps_per_s"]

@@ -3,9 +3,10 @@
     python benchmarks/actors_scaling.py                      # any machine: small networks
     python benchmarks/actors_scaling.py --full --device cuda # a GPU machine: the presets' sizes
 
-For each game and actor count, one ``Trainer.train`` runs for ``--seconds`` once its actors are
-ready (their start-up is reported apart, ``startup_s``), and the rates are counted over the
-last three quarters of that window (the replay fills and the learner starts in the first).
+For each game and actor count, one ``Trainer.train`` runs until the learner has been stepping
+for ``--seconds`` (the actors' start-up is reported apart, ``startup_s``; before the replay
+holds a batch, nothing paces the actors), and the rates are counted over the last three
+quarters of that window, when the ratio holds.
 Actors run on the CPU, one core each; the learner on ``--device``. The ratio of learner steps
 to env steps is the preset's (``train_ratio``) unless ``--set train_ratio=...``: the learner
 paces the actors, so where it cannot keep up, more actors wait rather than play more.
@@ -59,15 +60,25 @@ def measure(game: str, actors: int, seconds: float, overrides: dict, device: str
         trainer._add_move = counted
         began = time.perf_counter()
 
+        first_learning_move: list[float] = []  # when a move first found the learner going
+
+        def learning_since() -> float | None:
+            if not first_learning_move:
+                first_learning_move.extend(s[0] for s in samples[-1:] if s[2] > 0)
+            return first_learning_move[0] if first_learning_move else None
+
         def window_over(t: Trainer) -> bool:
-            ready = t.actor_ready_at if actors else began
-            return ready is not None and time.perf_counter() - ready >= seconds
+            since = learning_since()
+            return since is not None and time.perf_counter() - since >= seconds
 
         trainer.actor_ready_at = None
-        trainer.train(max_wall_s=seconds + 120, stop=window_over, actors=actors, log_every=10**9)
+        trainer.train(max_wall_s=seconds + 300, stop=window_over, actors=actors,
+                      log_every=10**9)
         ready = trainer.actor_ready_at if actors else began
-        counted_from = ready + seconds / 4
-        window = [s for s in samples if s[0] >= counted_from]
+        since = learning_since()
+        if since is None:
+            raise RuntimeError(f"{game} with {actors} actors: the learner never started")
+        window = [s for s in samples if s[0] >= since + seconds / 4]
         if len(window) < 2:
             raise RuntimeError(f"{game} with {actors} actors: fewer than 2 moves in the "
                                "counted window; give more --seconds")

@@ -108,8 +108,10 @@ class ActorPool:
         self.weights_ref = ray.put(weights)
         self.version = version
 
-    def submit_idle(self, progress: float) -> None:
+    def submit_idle(self, progress: float) -> list[int]:
+        """A play call for every actor without one; returns the weights' versions sent."""
         busy = set(self.in_flight.values())
+        sent = []
         for slot in range(len(self.actors)):
             if slot in busy:
                 continue
@@ -117,6 +119,8 @@ class ActorPool:
             ref = self.actors[slot].play.remote(progress, self.weights_ref if new else None)
             self.actor_version[slot] = self.version
             self.in_flight[ref] = slot
+            sent.append(self.version)
+        return sent
 
     def next_move(self) -> tuple[int, Move | None, int]:
         """The first play call to finish: (slot, its move, the version of the weights it was

@@ -35,7 +35,7 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Container
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -203,6 +203,7 @@ class Trainer:
         self._first_key = 0  # the number of the next self-play game (chunk key)
         self._actor_blocks = 0  # Ray actors' game-key blocks handed out (actors.py)
         self._actors = 0  # Ray actors of the current (or last) train() call
+        self._weights_lag_bound = 0  # with Ray actors: the most a move's weights may trail
         self.actor_restarts = 0  # Ray actors replaced after they died, summed over calls
         self.weights_lag_max = 0  # the stalest move's weights, in learner steps (this session)
         self._move_s = self._learn_s = 0.0  # how long the last move / learner step took
@@ -304,6 +305,7 @@ class Trainer:
             except ImportError:
                 raise ValueError("actors need Ray: pip install -e '.[ray]'") from None
             started_ray = ray_actors.connect(ray_address, actors)  # before our signal handlers
+            self._weights_lag_bound = ray_actors.weights_lag_bound(cfg, actors)
         self._actors = actors
         self._lock.acquire()
         if _file_stamp(self.out / "checkpoint.pt") != self._stamp:
@@ -414,7 +416,7 @@ class Trainer:
                 self._take_moves(actor)
                 if actor.error is not None:
                     break
-                if may_learn():
+                if may_learn() and not actor.holds_learner():
                     if out_of_time(self._learn_s):
                         break
                     learn_once()
@@ -452,6 +454,7 @@ class Trainer:
                     self.weights_lag_max = max(self.weights_lag_max,
                                                self.train_step - weights_step)
                     actor.taken += 1
+                    actor.move_taken(weights_step)
                 item = actor.moves.get_nowait()
         except queue.Empty:
             pass
@@ -587,6 +590,7 @@ class Trainer:
                 **({"weights_lag": self.train_step - self._move_weights_step,
                     "weights_lag_max": self.weights_lag_max}
                    if self.config.pipeline != "serial" or self._actors else {}),
+                **({"weights_lag_bound": self._weights_lag_bound} if self._actors else {}),
                 **({"actor_restarts": self.actor_restarts} if self.actor_restarts else {}),
                 **({"evaluation": self.last_evaluation} if self.last_evaluation else {})}
 
@@ -791,8 +795,7 @@ class _Actor(threading.Thread):
                 while not self._halt.is_set():
                     with self._wake:
                         # The first move is never held back: the learner waits for it.
-                        while (not self._halt.is_set() and self.learning and self.made and
-                               t._learn_credit + (self.made - self.taken) * per_move >= lead):
+                        while not self._halt.is_set() and self._ahead(lead, per_move):
                             self._wake.wait(0.05)
                     if self._halt.is_set() or self.too_late(self._move_s):
                         break
@@ -813,6 +816,21 @@ class _Actor(threading.Thread):
         that ended, and the learner step of the weights it was played with."""
         self.trainer._refresh_actor_weights()
         return (*self.trainer.selfplay.step(progress), self.trainer._actor_weights_step)
+
+    def _ahead(self, lead: float, per_move: float) -> bool:
+        """Far enough ahead of the learner to wait (the first move is never held back: the
+        learner waits for it)."""
+        t = self.trainer
+        return bool(self.learning and self.made and
+                    t._learn_credit + (self.made - self.taken) * per_move >= lead)
+
+    def holds_learner(self) -> bool:
+        """True while the learner must wait for this actor (Ray: a slow actor's weights
+        would grow staler than the bound)."""
+        return False
+
+    def move_taken(self, weights_step: int) -> None:
+        """The learner's thread has put a move played with these weights in the replay."""
 
     def _prepare(self) -> None:
         pass
@@ -898,8 +916,16 @@ class _RayActors(_Actor):
     first to finish, so moves arrive up to N times as often as one actor makes them."""
 
     def __init__(self, trainer: Trainer, too_late: Callable[[float], bool]):
+        from muzero_lite.actors import weights_lag_bound
+
         super().__init__(trainer, too_late)
         self.pool: Any = None  # made in _prepare (this thread), read by tests
+        self.max_lag = weights_lag_bound(trainer.config, trainer._actors)
+        # Weights (learner steps) of the moves asked for and not yet in the replay: one actor
+        # that is slow (a busy machine, a far node) holds the learner once its move would
+        # come back more than max_lag steps stale; the others meanwhile play on.
+        self._unconsumed: Counter[int] = Counter()
+        self._unconsumed_lock = threading.Lock()
 
     def _prepare(self) -> None:
         from muzero_lite.actors import ActorPool
@@ -922,14 +948,32 @@ class _RayActors(_Actor):
                 event.synchronize()
             pool.publish(numpy_weights(state), step)
         while True:
-            pool.submit_idle(progress)
+            submitted = pool.submit_idle(progress)
+            with self._unconsumed_lock:
+                self._unconsumed.update(submitted)
             slot, move, version = pool.next_move()
             if move is not None:
                 chunks, ended, _, _ = move
                 return chunks, ended, version
+            self.move_taken(version)  # lost with its actor
             self.moves.put(_GamesLost(pool.replace(slot)))
             t._actor_blocks = pool.next_block
             t.actor_restarts += 1
+
+    def _ahead(self, lead: float, per_move: float) -> bool:
+        # While the learner waits for a slow actor, the others go on playing.
+        return super()._ahead(lead, per_move) and not self.holds_learner()
+
+    def holds_learner(self) -> bool:
+        with self._unconsumed_lock:
+            oldest = min(self._unconsumed, default=None)
+        return oldest is not None and self.trainer.train_step - oldest >= self.max_lag
+
+    def move_taken(self, weights_step: int) -> None:
+        with self._unconsumed_lock:
+            self._unconsumed[weights_step] -= 1
+            if self._unconsumed[weights_step] <= 0:
+                del self._unconsumed[weights_step]
 
     def _close(self) -> None:
         if self.pool is not None:

@@ -304,7 +304,9 @@ def test_the_documented_top_level_imports_work():
     code = ("import sys; import muzero_lite.config; assert 'torch' not in sys.modules; "
             "from muzero_lite import games, load_agent, preset, Trainer, Agent, search, "
             "evaluate_agent, MuZeroConfig; agent = load_agent('data/checkpoints/tictactoe.pt'); "
-            "game = games.make('tictactoe'); print(agent.act(game) in game.legal_actions())")
+            "game = games.make('tictactoe'); print(agent.act(game) in game.legal_actions()); "
+            "import muzero_lite.training, muzero_lite.__main__, muzero_lite.viz; "
+            "assert 'ray' not in sys.modules, 'Ray is imported only with actors'")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr

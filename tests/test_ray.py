@@ -20,7 +20,7 @@ from muzero_lite.training import Trainer, read_metrics  # noqa: E402
 
 TINY = dict(num_simulations=4, num_envs=4, batch_size=16, hidden_size=16, latent_size=8,
             training_steps=40, checkpoint_interval=20, lr_decay_steps=40, train_ratio=0.5,
-            weight_sync_interval=5)
+            weight_sync_interval=5, chunk_moves=1)
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +77,36 @@ def test_two_actors_fill_the_replay_and_get_new_weights(cluster, tmp_path, actor
     trainer._add_move, trainer._take_moves = spy, take_and_note
     last = trainer.train(actors=2, log_every=10)
     assert last["train_step"] == 40 and trainer.env_steps > 0
-    assert blocks == {1, 2}  # both actors' games (key blocks 1 and 2) reached the replay
+    # Both actors' games (key blocks 1 and 2) reached the replay: each move of a game is a
+    # chunk, and a slow actor's first move is waited for at the staleness bound (< 40 steps).
+    assert blocks == {1, 2}
     # Weights are published every 5 learner steps, and the actors play with them.
     assert max(versions) >= 20 and all(v % 5 == 0 for v in versions)
     rows = read_metrics(tmp_path / "run" / "metrics.jsonl")
     bound = weights_lag_bound(config, 2)
+    assert all(r["weights_lag_bound"] == bound for r in rows)
     assert all(0 <= r["weights_lag"] <= r["weights_lag_max"] <= bound for r in rows)
     assert trainer.train_step <= config.train_ratio * trainer.env_steps
     # The actors' unfinished games were closed when they stopped: nothing is left live.
     assert not trainer.replay._live
     assert len(actor_threads) == 1 and trainer._actor_blocks == 2
+
+
+def test_a_slow_actor_holds_the_learner_at_the_staleness_bound(tmp_path):
+    trainer = Trainer(preset("tictactoe", **TINY), tmp_path / "run", progress=False)
+    trainer._actors = 2
+    actor = training._RayActors(trainer, too_late=lambda _: False)
+    assert actor.max_lag == weights_lag_bound(trainer.config, 2)
+    actor._unconsumed.update([0, 20, 20])  # moves asked for with weights of steps 0 and 20
+    trainer.train_step = actor.max_lag - 1
+    assert not actor.holds_learner()
+    trainer.train_step = actor.max_lag  # one more step and the step-0 move would be staler
+    assert actor.holds_learner()
+    # Meanwhile the other actors are not held back by the pacing: they play on.
+    actor.made, actor.learning, trainer._learn_credit = 1, True, 100.0
+    assert not actor._ahead(lead=2.0, per_move=2.0)
+    actor.move_taken(0)  # the slow actor's move reached the replay
+    assert not actor.holds_learner() and actor._ahead(lead=2.0, per_move=2.0)
 
 
 def test_a_killed_actor_is_replaced_and_the_run_finishes(cluster, tmp_path, actor_threads):

@@ -322,19 +322,10 @@ def _node_summary(record: NodeRecord) -> str:
 # ------------------------------------------------------------------------------ DOT
 
 
-def _dot_string(text: str) -> str:
-    """A double-quoted DOT string: backslashes and quotes escaped, newlines as ``\\n``."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-def _dot_attributes(attributes: dict[str, str]) -> str:
-    """``[key="value", ...]`` in the given order; HTML labels (``<...>``) stay unquoted."""
-    items = []
-    for key, value in attributes.items():
-        shown = value if key == "label" and value.startswith("<") else _dot_string(value)
-        items.append(f"{key}={shown}")
-    return "[" + ", ".join(items) + "]"
+def _dot_text(text: str) -> str:
+    """Plain text for a DOT attribute: backslashes doubled (``graphviz`` escapes the quotes),
+    newlines as DOT's ``\\n``."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
 
 
 def _node_label(record: NodeRecord) -> str:
@@ -372,29 +363,23 @@ def snapshot_to_dot(
     if not isinstance(caption, bool):
         raise TypeError(f"caption must be a bool, got {caption!r}")
 
-    graph = {"ordering": "out"}  # children left to right in the order their edges appear
+    graph = {"ordering": "out", "fontname": "Helvetica", "fontsize": "11"}
     if caption:
-        graph["label"] = title(snapshot, len(shown)) + "\n" + view_note(snapshot.two_player)
+        graph["label"] = _dot_text(title(snapshot, len(shown)) + "\n"
+                                   + view_note(snapshot.two_player))
         graph["labelloc"] = "t"
-    graph.update({"fontname": "Helvetica", "fontsize": "11"})
-    lines = [
-        "digraph search_tree {",
-        "  graph " + _dot_attributes(graph) + ";",
-        '  node [shape="box", style="rounded,filled", color="#555555", fontname="Helvetica", '
-        'fontsize="10", margin="0.06,0.03"];',
-        '  edge [color="#888888", fontname="Helvetica", fontsize="9", arrowsize="0.6"];',
-    ]
+    dot = graphviz.Digraph(
+        "search_tree", graph_attr=graph,
+        node_attr={"shape": "box", "style": "rounded,filled", "color": "#555555",
+                   "fontname": "Helvetica", "fontsize": "10", "margin": "0.06,0.03"},
+        edge_attr={"color": "#888888", "fontname": "Helvetica", "fontsize": "9",
+                   "arrowsize": "0.6"})
+    latest = {"class": "latest", "color": HIGHLIGHT_COLOR, "penwidth": "2.5"}
     for index in shown:  # nodes by index: node n12 is always written the same way
         record = snapshot.nodes[index]
-        attributes = {
-            "id": f"n{index}",
-            "label": _node_label(record),
-            "tooltip": _node_summary(record),
-            "fillcolor": OPPONENT_FILL if record.to_play_sign < 0 else PLAYER_FILL,
-        }
-        if index in on_path:
-            attributes.update({"class": "latest", "color": HIGHLIGHT_COLOR, "penwidth": "2.5"})
-        lines.append(f"  n{index} " + _dot_attributes(attributes) + ";")
+        fill = OPPONENT_FILL if record.to_play_sign < 0 else PLAYER_FILL
+        dot.node(f"n{index}", _node_label(record), id=f"n{index}", fillcolor=fill,
+                 tooltip=_node_summary(record), **(latest if index in on_path else {}))
     # Edges parent by parent, children in action order, so that with ordering="out" the actions
     # read left to right.
     shown_set = set(shown)
@@ -402,21 +387,11 @@ def snapshot_to_dot(
         for child in snapshot.children(parent):
             if child.index not in shown_set:
                 continue
-            attributes = {"id": f"e{child.index}", "label": action_name(child.action, labels)}
-            if child.index in on_path:
-                attributes.update(
-                    {
-                        "class": "latest",
-                        "color": HIGHLIGHT_COLOR,
-                        "fontcolor": HIGHLIGHT_COLOR,
-                        "penwidth": "2.5",
-                        "style": "bold",
-                    }
-                )
-            edge = f"  n{parent} -> n{child.index} "
-            lines.append(edge + _dot_attributes(attributes) + ";")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+            bold = {**latest, "fontcolor": HIGHLIGHT_COLOR, "style": "bold"}
+            dot.edge(f"n{parent}", f"n{child.index}",
+                     _dot_text(action_name(child.action, labels)), id=f"e{child.index}",
+                     **(bold if child.index in on_path else {}))
+    return dot.source
 
 
 def tree_to_dot(

@@ -60,6 +60,9 @@ class SelfPlayProcess:
     def __init__(self, config: MuZeroConfig, observation_shape: tuple[int, ...],
                  num_actions: int, weights: dict[str, np.ndarray], generator_state: np.ndarray,
                  seed: int, first_key: int, device: str, threads: int = 1):
+        if sys.platform == "win32":  # the child is handed its socket as an inherited fd
+            raise ValueError('pipeline="process" needs Linux or macOS; on Windows use '
+                             'pipeline="serial" (or "overlap" on a GPU)')
         ours, theirs = socket.socketpair()
         # The package's folder on the child's path, in case it runs from a source tree.
         root = str(Path(__file__).resolve().parent.parent)

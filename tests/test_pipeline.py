@@ -2,6 +2,7 @@
 and the network called through ``SearchInference`` (eager / bf16 here; CUDA graphs where a
 GPU is present, by ``benchmarks/gpu_check.sh``)."""
 
+import sys
 import time
 
 import numpy as np
@@ -178,6 +179,12 @@ def test_a_killed_child_is_reported_not_waited_for():
             child.step(0.0)
     finally:
         child.close()
+
+
+def test_windows_is_told_to_use_another_pipeline(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "win32")
+    with pytest.raises(ValueError, match='pipeline="process" needs Linux or macOS'):
+        _child()
 
 
 @pytest.mark.parametrize("cores, learner, expected", [(16, 16, (8, 8)), (16, 4, (4, 8)),

@@ -307,11 +307,18 @@ class Trainer:
             started_ray = ray_actors.connect(ray_address, actors)  # before our signal handlers
             self._weights_lag_bound = ray_actors.weights_lag_bound(cfg, actors)
         self._actors = actors
-        self._lock.acquire()
-        if _file_stamp(self.out / "checkpoint.pt") != self._stamp:
-            self._lock.release()
-            raise ValueError(f"{self.out / 'checkpoint.pt'} was changed by another run since "
-                             "this Trainer read it; make a new Trainer with resume=True")
+        try:
+            self._lock.acquire()
+            if _file_stamp(self.out / "checkpoint.pt") != self._stamp:
+                self._lock.release()
+                raise ValueError(f"{self.out / 'checkpoint.pt'} was changed by another run "
+                                 "since this Trainer read it; make a new Trainer with "
+                                 "resume=True")
+        except BaseException:
+            if started_ray:  # the Ray this call started goes with it
+                import ray
+                ray.shutdown()
+            raise
         # Subnormal floats (below 1e-38) creep into trained weights and make CPU matmuls
         # several times slower: flush them to zero while training (this thread's FPU mode,
         # put back as it was when train returns).

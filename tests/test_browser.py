@@ -29,6 +29,7 @@ whole of chapter 00.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -183,27 +184,36 @@ def serve(notebook: Path, tmp_path: Path) -> Iterator[str]:
             process.wait(timeout=5)
 
 
-def test_slider_redraws_the_search_tree(voila_url: str) -> None:
+@contextlib.contextmanager
+def laptop_page(url: str, ready: str, viewport: dict[str, int] = LAPTOP) -> Iterator[Page]:
+    """Chromium showing ``url`` in a window of ``viewport``, once ``ready`` (a selector) is on
+    the page; the browser is closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport=viewport)
             page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(voila_url, timeout=PAGE_TIMEOUT_MS, wait_until="domcontentloaded")
-            page.wait_for_selector(f"{SVG_NODES}, {PNG_IMAGE}", timeout=PAGE_TIMEOUT_MS)
-            handle = page.locator(".mzl-tree-slider .noUi-handle")
-            last = round(float(handle.get_attribute("aria-valuemax")))  # num_simulations - 1
-            assert round(float(handle.get_attribute("aria-valuenow"))) == last
-            if page.locator(SVG_NODES).count():
-                check_svg_redraw(page, handle, last)
-            else:  # no Graphviz `dot` where the kernel runs: the widget draws a PNG instead
-                check_png_redraw(page, handle)
-            readout = page.locator(".mzl-tree-slider .widget-readout").inner_text()
-            assert readout.strip() == "0"
+            page.goto(url, timeout=PAGE_TIMEOUT_MS, wait_until="domcontentloaded")
+            page.wait_for_selector(ready, timeout=PAGE_TIMEOUT_MS)
+            yield page
         finally:
             browser.close()
+
+
+def test_slider_redraws_the_search_tree(voila_url: str) -> None:
+    with laptop_page(voila_url, f"{SVG_NODES}, {PNG_IMAGE}",
+                     viewport={"width": 1280, "height": 900}) as page:
+        handle = page.locator(".mzl-tree-slider .noUi-handle")
+        last = round(float(handle.get_attribute("aria-valuemax")))  # num_simulations - 1
+        assert round(float(handle.get_attribute("aria-valuenow"))) == last
+        if page.locator(SVG_NODES).count():
+            check_svg_redraw(page, handle, last)
+        else:  # no Graphviz `dot` where the kernel runs: the widget draws a PNG instead
+            check_png_redraw(page, handle)
+        readout = page.locator(".mzl-tree-slider .widget-readout").inner_text()
+        assert readout.strip() == "0"
 
 
 def check_svg_redraw(page: Page, handle: Locator, last: int) -> None:
@@ -241,39 +251,29 @@ RECT_JS = """el => { const r = el.getBoundingClientRect();
 
 
 def test_tree_widget_fits_a_laptop_and_clicks_select(voila_url: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport=LAPTOP)
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(voila_url, timeout=PAGE_TIMEOUT_MS, wait_until="domcontentloaded")
-            page.wait_for_selector(f"{SVG_NODES}, {PNG_IMAGE}", timeout=PAGE_TIMEOUT_MS)
-            widget = page.locator(".mzl-tree-widget")
-            # JupyterLab's output column at 1366 px (Voila's is wider): hold the widget to it.
-            widget.evaluate(f"el => {{ el.style.maxWidth = '{LAB_COLUMN_PX}px'; }}")
-            widget.evaluate("el => el.scrollIntoView({block: 'start'})")
-            page.wait_for_timeout(200)  # let the layout settle after the scroll
-            parts = {
-                "slider": page.locator(".mzl-tree-slider"),
-                "tree": page.locator(".mzl-tree-box"),
-                "details": page.locator(".mzl-tree-details"),
-                "caption": page.locator(".mzl-tree-caption"),
-            }
-            rects = {name: part.evaluate(RECT_JS) for name, part in parts.items()}
-            for name, rect in rects.items():  # all on screen at once
-                assert rect["top"] >= 0 and rect["bottom"] <= LAPTOP["height"], (name, rect)
-                assert rect["left"] >= 0 and rect["right"] <= LAPTOP["width"], (name, rect)
-            assert widget.evaluate(RECT_JS)["width"] <= LAB_COLUMN_PX + 1
-            assert rects["slider"]["width"] >= 0.9 * rects["caption"]["width"]  # full width
-            caption = parts["caption"].evaluate("el => [el.scrollWidth, el.clientWidth]")
-            assert caption[0] <= caption[1] + 1, caption  # wrapped, not clipped
-            if not page.locator(SVG_NODES).count():
-                pytest.skip("no Graphviz `dot` where the kernel runs: nothing to click")
-            check_click_selects(page)
-        finally:
-            browser.close()
+    with laptop_page(voila_url, f"{SVG_NODES}, {PNG_IMAGE}") as page:
+        widget = page.locator(".mzl-tree-widget")
+        # JupyterLab's output column at 1366 px (Voila's is wider): hold the widget to it.
+        widget.evaluate(f"el => {{ el.style.maxWidth = '{LAB_COLUMN_PX}px'; }}")
+        widget.evaluate("el => el.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(200)  # let the layout settle after the scroll
+        parts = {
+            "slider": page.locator(".mzl-tree-slider"),
+            "tree": page.locator(".mzl-tree-box"),
+            "details": page.locator(".mzl-tree-details"),
+            "caption": page.locator(".mzl-tree-caption"),
+        }
+        rects = {name: part.evaluate(RECT_JS) for name, part in parts.items()}
+        for name, rect in rects.items():  # all on screen at once
+            assert rect["top"] >= 0 and rect["bottom"] <= LAPTOP["height"], (name, rect)
+            assert rect["left"] >= 0 and rect["right"] <= LAPTOP["width"], (name, rect)
+        assert widget.evaluate(RECT_JS)["width"] <= LAB_COLUMN_PX + 1
+        assert rects["slider"]["width"] >= 0.9 * rects["caption"]["width"]  # full width
+        caption = parts["caption"].evaluate("el => [el.scrollWidth, el.clientWidth]")
+        assert caption[0] <= caption[1] + 1, caption  # wrapped, not clipped
+        if not page.locator(SVG_NODES).count():
+            pytest.skip("no Graphviz `dot` where the kernel runs: nothing to click")
+        check_click_selects(page)
 
 
 def check_click_selects(page: Page) -> None:
@@ -310,47 +310,37 @@ OUTCOMES = ("You win!", "The agent wins.", "Draw.")
 
 
 def test_board_full_game_ends_with_a_result(board_url: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport=LAPTOP)
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(board_url, timeout=PAGE_TIMEOUT_MS, wait_until="domcontentloaded")
-            page.wait_for_selector(".mzl-board-cell-8", timeout=PAGE_TIMEOUT_MS)
-            status = page.locator(".mzl-board-status")
-            assert "Your move" in status.inner_text()
-            labels = [page.locator(f".mzl-board-cell-{c}").inner_text().strip() for c in range(9)]
-            assert labels == [str(c) for c in range(9)]  # empty cells show their numbers
-            assert "to play" in page.locator(".mzl-board-turn").inner_text()
-            for _ in range(5):  # X makes at most 5 moves
-                text = status.inner_text()
-                if "Press 'new game'" in text:
-                    break
-                cell = next(c for c in PREFERENCE if cell_text(page, c).isdigit())
-                page.locator(f".mzl-board-cell-{cell}").click()
-                page.wait_for_function(
-                    "([cell]) => { const s = document.querySelector('.mzl-board-status');"
-                    " return s && s.innerText.startsWith('You played ' + cell + ' ')"
-                    " && !s.innerText.includes('thinking'); }",
-                    arg=[cell],
-                    timeout=MOVE_TIMEOUT_MS,
-                )
-                assert cell_text(page, cell) == "X"
-                opacity = page.locator(f".mzl-board-cell-{cell}").evaluate(
-                    "el => getComputedStyle(el).opacity"
-                )
-                assert float(opacity) == 1.0  # stones at full strength
-            final = status.inner_text()
-            assert "Press 'new game' to play again." in final, final
-            assert any(outcome in final for outcome in OUTCOMES), final
-            assert "You win!" not in final  # the shipped agent plays perfectly
-            assert "Game over" in page.locator(".mzl-board-turn").inner_text()
-            stones = [cell_text(page, c) for c in range(9)]
-            assert sum(not re.fullmatch(r"\d", s) for s in stones) >= 5, stones
-        finally:
-            browser.close()
+    with laptop_page(board_url, ".mzl-board-cell-8") as page:
+        status = page.locator(".mzl-board-status")
+        assert "Your move" in status.inner_text()
+        labels = [page.locator(f".mzl-board-cell-{c}").inner_text().strip() for c in range(9)]
+        assert labels == [str(c) for c in range(9)]  # empty cells show their numbers
+        assert "to play" in page.locator(".mzl-board-turn").inner_text()
+        for _ in range(5):  # X makes at most 5 moves
+            text = status.inner_text()
+            if "Press 'new game'" in text:
+                break
+            cell = next(c for c in PREFERENCE if cell_text(page, c).isdigit())
+            page.locator(f".mzl-board-cell-{cell}").click()
+            page.wait_for_function(
+                "([cell]) => { const s = document.querySelector('.mzl-board-status');"
+                " return s && s.innerText.startsWith('You played ' + cell + ' ')"
+                " && !s.innerText.includes('thinking'); }",
+                arg=[cell],
+                timeout=MOVE_TIMEOUT_MS,
+            )
+            assert cell_text(page, cell) == "X"
+            opacity = page.locator(f".mzl-board-cell-{cell}").evaluate(
+                "el => getComputedStyle(el).opacity"
+            )
+            assert float(opacity) == 1.0  # stones at full strength
+        final = status.inner_text()
+        assert "Press 'new game' to play again." in final, final
+        assert any(outcome in final for outcome in OUTCOMES), final
+        assert "You win!" not in final  # the shipped agent plays perfectly
+        assert "Game over" in page.locator(".mzl-board-turn").inner_text()
+        stones = [cell_text(page, c) for c in range(9)]
+        assert sum(not re.fullmatch(r"\d", s) for s in stones) >= 5, stones
 
 
 def cell_text(page: Page, cell: int) -> str:

@@ -11,7 +11,9 @@ For each preset, in one process (so every number is comparable with the others):
 2. ``search``: one batched search from the games' first positions: simulations/s, and the share
    of its time spent outside the network (the same 1 + N network calls timed alone).
 3. ``selfplay_alone``: env steps/s of ``Trainer._selfplay_step`` (all games, one search a move).
-4. ``learner_alone``: learner steps/s of ``Trainer._learn_step`` on the replay step 3 filled.
+4. ``learner_alone``: learner steps/s of ``Trainer._learn_step`` on the replay step 3 filled;
+   ``learner_prefetch``: the same with and without the next batch sampled during the
+   backward pass (on by default on CUDA), the other one for half the time.
 5. ``overlap``: ``Trainer.train`` with ``pipeline="overlap"`` for ``--seconds``: env steps/s
    and learner steps/s together, at ``train_ratio`` = learner_alone / selfplay_alone
    ("balanced": the ratio at which neither would wait if the overlap were perfect) unless
@@ -171,6 +173,16 @@ def search_numbers(network, inference: SearchInference, trainer: Trainer,
             "outside_network_share": round(max(0.0, 1 - network_s / search_s), 3)}
 
 
+def learner_rate(trainer: Trainer, device: torch.device, seconds: float) -> float:
+    """Learner steps/s of ``Trainer._learn_step`` alone, for ``seconds``."""
+    sync(device)
+    started, step0 = time.perf_counter(), steps_taken(trainer)
+    while time.perf_counter() - started < seconds:
+        trainer._learn_step()
+    sync(device)
+    return (steps_taken(trainer) - step0) / (time.perf_counter() - started)
+
+
 def measure(name: str, overrides: dict, seconds: float, repeats: int, device: torch.device,
             folder: Path, train_ratio: float | None) -> dict:
     log(f"{name}: {overrides}")
@@ -202,13 +214,19 @@ def measure(name: str, overrides: dict, seconds: float, repeats: int, device: to
     log(f"  self-play alone: {selfplay:.1f} env steps/s")
 
     trainer._learn_step()  # not timed: first step allocates
-    sync(device)
-    started, step0 = time.perf_counter(), steps_taken(trainer)
-    while time.perf_counter() - started < seconds:
-        trainer._learn_step()
-    sync(device)
-    learner = (steps_taken(trainer) - step0) / (time.perf_counter() - started)
-    log(f"  learner alone: {learner:.1f} steps/s")
+    learner = learner_rate(trainer, device, seconds)
+    log(f"  learner alone: {learner:.1f} steps/s (prefetch {trainer.prefetch})")
+    # The same without (on a GPU) or with (on a CPU) the next batch sampled ahead: what it
+    # gains where it is on, and that it would not pay where it is off.
+    default = trainer.prefetch
+    trainer.prefetch = not default
+    other = learner_rate(trainer, device, seconds / 2)
+    trainer.prefetch = default
+    prefetch = {"on_by_default": default, "steps_per_s_on": round(other, 2),
+                "steps_per_s_off": round(learner, 2)}
+    if default:
+        prefetch["steps_per_s_on"], prefetch["steps_per_s_off"] = round(learner, 2), round(other, 2)
+    log(f"  learner alone with prefetch {not default}: {other:.1f} steps/s")
 
     ratio = train_ratio if train_ratio is not None else learner / selfplay
     rows = {}
@@ -242,7 +260,7 @@ def measure(name: str, overrides: dict, seconds: float, repeats: int, device: to
     return {"overrides": overrides, "network_ms": modes, "chosen": f"{mode}_{precision}",
             "search": search,
             "selfplay_alone_env_steps_per_s": round(selfplay, 1),
-            "learner_alone_steps_per_s": round(learner, 2),
+            "learner_alone_steps_per_s": round(learner, 2), "learner_prefetch": prefetch,
             "train_ratio": round(ratio, 5), "skipped_batches": trainer.skipped_batches, **rows}
 
 

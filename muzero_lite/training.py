@@ -51,7 +51,7 @@ from muzero_lite.inference import Autocast, SearchInference, resolve
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.planning import network_for
 from muzero_lite.reanalyze import reanalyze_batch
-from muzero_lite.replay import Chunk, ChunkStore, FrameStack, ReplayBuffer
+from muzero_lite.replay import Batch, Chunk, ChunkStore, FrameStack, ReplayBuffer
 from muzero_lite.run_lock import RunLock
 from muzero_lite.selfplay import SelfPlay, make_game_vector
 from muzero_lite.selfplay_process import SelfPlayProcess, numpy_weights, split_threads
@@ -249,7 +249,14 @@ class Trainer:
         self._unsaved: list[Chunk] = []  # chunks in the replay, not yet on disk
         self._unsaved_bytes = 0
         self._file_ends: deque[tuple[int, int]] = deque()  # (file, global step after it)
-        self._observations_out: np.ndarray | None = None  # Atari stacks, reused per batch
+        # Atari stacks are sampled into two arrays in turn (page-locked on a GPU): while the
+        # GPU still copies one batch's, the next batch is written into the other.
+        self._observations_out: list[np.ndarray] = []
+        # On a GPU the next batch is sampled while the GPU runs this step's backward pass
+        # (see _learn_step); on a CPU that would only take turns on the same cores.
+        self.prefetch = self.device.type == "cuda"
+        self._prefetched: Batch | None = None
+        self._rng_before_prefetch: dict[str, Any] | None = None
         for leftover in self.out.glob(".*.tmp"):  # atomic writes a kill -9 cut short
             leftover.unlink(missing_ok=True)
         if state is not None and drop_replay:
@@ -516,20 +523,36 @@ class Trainer:
     def _can_learn(self) -> bool:
         return len(self.replay) >= self.config.batch_size and self.replay.can_sample
 
-    def _learn_step(self) -> bool:
-        """One learner step; False when a non-finite loss was skipped (on_nonfinite_loss)."""
+    def _sample_batch(self) -> Batch:
+        """A batch from the replay, with Atari stacks written into the array not in use."""
         cfg = self.config
-        if self.replay.frame_stack is not None and self._observations_out is None:
-            shape = (cfg.batch_size, *self.game_info["observation_shape"])
-            if self.device.type == "cuda":  # page-locked: the copy to the GPU runs async
-                self._observations_out = torch.zeros(shape, dtype=torch.uint8).pin_memory(
-                    ).numpy()
-            else:
-                self._observations_out = np.zeros(shape, dtype=np.uint8)
-        # The batch is used up before the next one is sampled into the same array (the
-        # loss's .item() below waits for the copy to the GPU).
-        batch = self.replay.sample(cfg.batch_size, cfg.num_unroll_steps, rng=self.rng,
-                                   observations_out=self._observations_out)
+        out = None
+        if self.replay.frame_stack is not None:
+            if not self._observations_out:
+                shape = (cfg.batch_size, *self.game_info["observation_shape"])
+                pin = self.device.type == "cuda"  # page-locked: the copy to the GPU runs async
+                self._observations_out = [
+                    torch.zeros(shape, dtype=torch.uint8).pin_memory().numpy() if pin
+                    else np.zeros(shape, dtype=np.uint8) for _ in range(2)]
+            out = self._observations_out[0]
+            self._observations_out.reverse()
+        return self.replay.sample(cfg.batch_size, cfg.num_unroll_steps, rng=self.rng,
+                                  observations_out=out)
+
+    def _learn_step(self) -> bool:
+        """One learner step; False when a non-finite loss was skipped (on_nonfinite_loss).
+
+        With ``prefetch`` (on a GPU), the next step's batch is sampled while the GPU runs
+        this step's backward pass. It is sampled before this step's new priorities are
+        written and before the moves that arrive until the next step: one step staler than
+        without, as in EfficientZero's and LightZero's batch queues. The random draws come
+        in the same order either way (sample, reanalyze, sample, ...).
+        """
+        cfg = self.config
+        batch, self._prefetched = self._prefetched, None
+        self._rng_before_prefetch = None
+        if batch is None:
+            batch = self._sample_batch()
         if cfg.reanalyze_fraction > 0:
             # Off (0) skips the call altogether: reanalyze_batch refreshes every sample's value
             # target even at fraction 0, and without Reanalyze the stored targets are the point.
@@ -542,15 +565,21 @@ class Trainer:
             self.reanalyze_s += time.perf_counter() - started
         self.network.train()
         model = Autocast(self.network) if self._bf16 else self.network
+        self.optimizer.zero_grad(set_to_none=True)
         losses = unrolled_loss(model, batch.to_torch(self.device),
                                value_loss_weight=cfg.value_loss_weight,
                                reward_loss_weight=cfg.reward_loss_weight)
+        # The backward pass is queued before the loss is read (.item() waits for the GPU), so
+        # the prefetch below overlaps it. A non-finite loss leaves non-finite gradients, which
+        # are never applied: the step below is skipped and the next zero_grad drops them.
+        losses.total.backward()
+        if self.prefetch:
+            self._rng_before_prefetch = self.rng.bit_generator.state
+            self._prefetched = self._sample_batch()
         parts = {"loss": losses.total.item(), "value_loss": float(losses.value),
                  "reward_loss": float(losses.reward), "policy_loss": float(losses.policy)}
         if not math.isfinite(parts["loss"]):
             return self._nonfinite(parts)
-        self.optimizer.zero_grad(set_to_none=True)
-        losses.total.backward()
         self.optimizer.step()
         self.train_step += 1
         for group in self.optimizer.param_groups:  # exponential decay (pseudocode)
@@ -661,7 +690,8 @@ class Trainer:
                                            else self.selfplay.next_key),
                          "actor_blocks": self._actor_blocks},
             "rng": {"torch": torch.get_rng_state(), "search": self.generator.get_state(),
-                    "numpy": _numpy_state(self.rng),
+                    # A batch sampled ahead is sampled again after a resume.
+                    "numpy": _numpy_state(self.rng, self._rng_before_prefetch),
                     **({"actor": self.actor_generator.get_state()}
                        if self.actor_generator is not self.generator else {})},
         })
@@ -740,9 +770,10 @@ def _learning_rate(config: MuZeroConfig, step: int) -> float:
     return config.learning_rate * config.lr_decay_rate ** (step / config.lr_decay_steps)
 
 
-def _numpy_state(rng: np.random.Generator) -> dict[str, Any]:
+def _numpy_state(rng: np.random.Generator, state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``rng``'s state (or ``state``, one it had earlier) in a form a checkpoint can hold."""
     # PCG64's state holds 128-bit ints; store them as strings so weights_only can read them.
-    state = rng.bit_generator.state
+    state = rng.bit_generator.state if state is None else state
     inner = {k: str(v) for k, v in state["state"].items()}
     return {"bit_generator": state["bit_generator"], "state": inner,
             "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}

@@ -92,6 +92,9 @@ def test_gpu_throughput_measures_every_phase_on_the_cpu():
         assert c4[phase]["env_steps_per_s"] > 0 and c4[phase]["learner_steps_per_s"] > 0
     assert c4["train_ratio"] == 1.0
     assert c4["selfplay_alone_env_steps_per_s"] > 0 and c4["learner_alone_steps_per_s"] > 0
+    prefetch = c4["learner_prefetch"]
+    assert prefetch["on_by_default"] is False  # sampling ahead pays only beside a GPU
+    assert prefetch["steps_per_s_on"] > 0 and prefetch["steps_per_s_off"] > 0
     assert set(result["met"]["connect4"]) == set(result["targets"])
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from muzero_lite import games
+from muzero_lite import games, training
 from muzero_lite.agent import network_for, run_search, search_config
 from muzero_lite.config import preset
 from muzero_lite.inference import Autocast, SearchInference, resolve
@@ -275,6 +275,60 @@ def test_the_learner_in_bf16_gives_nearly_the_fp32_loss_and_gradients(tmp_path):
     assert all(p.grad is not None and torch.isfinite(p.grad).all()
                for p in network.parameters())
     assert trainer._learn_step()
+
+
+SERIAL = dict(TINY, pipeline="serial")
+PREFETCH_CASES = {"tictactoe": ("tictactoe", {}),
+                  "reanalyze": ("tictactoe", {"reanalyze_fraction": 0.5}),
+                  "atari": ("atari:Pong", {"num_envs": 2, "channels": 8, "num_blocks": 1,
+                                           "chunk_moves": 5, "replay_capacity": 5_000,
+                                           # ahead, a batch misses the last step's priorities
+                                           "priority_alpha": 0.0, "priority_beta": 0.0})}
+
+
+def _ready_to_learn(name, overrides, out, prefetch):
+    trainer = Trainer(preset(name, **{**SERIAL, **overrides}), out, progress=False)
+    trainer.prefetch = prefetch  # on by default on a GPU only; the same code either way
+    while not trainer._can_learn():
+        trainer._selfplay_step()
+    return trainer
+
+
+@pytest.mark.parametrize("case", PREFETCH_CASES)
+def test_a_batch_sampled_ahead_trains_as_the_batch_sampled_on_time(case, tmp_path, monkeypatch):
+    name, overrides = PREFETCH_CASES[case]
+    seen = []  # the observations each learner step trained on
+    real_loss = training.unrolled_loss
+    monkeypatch.setattr(training, "unrolled_loss",
+                        lambda model, batch, **kw: (seen.append(batch.observations),
+                                                    real_loss(model, batch, **kw))[1])
+    runs = []
+    for prefetch in (False, True):
+        trainer = _ready_to_learn(name, overrides, tmp_path / str(prefetch), prefetch)
+        losses = []
+        for _ in range(4):
+            assert trainer._learn_step()
+            losses.append(trainer._last_losses)
+        runs.append((trainer, losses))
+    (plain, plain_losses), (ahead, ahead_losses) = runs
+    # Uniform priorities and no moves in between: the same draws, so the same steps exactly.
+    assert ahead_losses == plain_losses
+    for a, b in zip(plain.network.parameters(), ahead.network.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert plain._prefetched is None and ahead._prefetched is not None
+    # The batch sampled ahead went into the other array, not the one the GPU may still read.
+    assert not np.shares_memory(ahead._prefetched.observations, seen[-1].numpy())
+
+
+def test_a_resumed_run_samples_again_the_batch_it_had_sampled_ahead(tmp_path):
+    trainer = _ready_to_learn("tictactoe", {}, tmp_path, prefetch=True)
+    assert trainer._learn_step()
+    ahead = trainer._prefetched
+    trainer.save()
+    resumed = Trainer(None, tmp_path, resume=True, progress=False)
+    again = resumed._sample_batch()
+    for field in ("indices", "observations", "actions", "target_values", "target_policies"):
+        np.testing.assert_array_equal(getattr(again, field), getattr(ahead, field))
 
 
 @cuda

@@ -64,7 +64,7 @@ def run_search_functions(
 ) -> tuple[Callable[[torch.Tensor], RootOutput], Callable]:
     """The search's two model calls as ``agent.run_search`` builds them, for the reference
     search (which ``run_search`` does not offer): the same network methods, the same
-    trusted output record."""
+    output record."""
 
     def initial_fn(observation: torch.Tensor) -> RootOutput:
         out = network.initial_inference(observation)
@@ -73,8 +73,8 @@ def run_search_functions(
     def recurrent_fn(
         latent: torch.Tensor, action: torch.Tensor
     ) -> tuple[RecurrentOutput, torch.Tensor]:
-        step = network.recurrent_inference(latent, action, check_action_range=False)
-        return RecurrentOutput.trusted(step.reward, step.value, step.policy_logits), step.latent
+        step = network.recurrent_inference(latent, action)
+        return RecurrentOutput(step.reward, step.value, step.policy_logits), step.latent
 
     return initial_fn, recurrent_fn
 
@@ -85,9 +85,9 @@ def record_recurrent_calls(network: MLPNetwork, run: Callable[[], object]) -> li
     calls: list[tuple] = []
     method = network.recurrent_inference
 
-    def recording(latent: torch.Tensor, action: torch.Tensor, **options: object):
-        calls.append((latent.clone(), action.clone(), options))
-        return method(latent, action, **options)
+    def recording(latent: torch.Tensor, action: torch.Tensor):
+        calls.append((latent.clone(), action.clone()))
+        return method(latent, action)
 
     network.recurrent_inference = recording
     try:
@@ -146,8 +146,8 @@ def measure(num_actions: int, batch_size: int, repeats: int) -> dict[str, object
 
     def network_only() -> None:
         network.initial_inference(observation)
-        for latent, action, options in calls:
-            network.recurrent_inference(latent, action, **options)
+        for latent, action in calls:
+            network.recurrent_inference(latent, action)
 
     # The reference last: its millions of small Python objects leave the heap fragmented.
     seconds = {

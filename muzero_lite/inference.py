@@ -110,12 +110,10 @@ class SearchInference:
             return _float32(self.network.initial_inference(observations))
 
     def _recurrent_eager(self, latent: torch.Tensor, action: torch.Tensor) -> NetworkOutput:
-        # The search's actions are in range by construction (agent.run_search).
         if not self.bf16:
-            return self.network.recurrent_inference(latent, action, check_action_range=False)
+            return self.network.recurrent_inference(latent, action)
         with torch.autocast(self.device.type, dtype=torch.bfloat16):
-            return _float32(self.network.recurrent_inference(latent, action,
-                                                             check_action_range=False))
+            return _float32(self.network.recurrent_inference(latent, action))
 
     def initial(self, observations: torch.Tensor) -> NetworkOutput:
         out = self._call("initial", self._initial_eager, observations)

@@ -166,20 +166,17 @@ class MuZeroNetwork(nn.Module):
             reward_logits=None,
         )
 
-    def recurrent_inference(
-        self, latent: Tensor, action: Tensor, *, check_action_range: bool = True
-    ) -> NetworkOutput:
+    def recurrent_inference(self, latent: Tensor, action: Tensor) -> NetworkOutput:
         """One step inside the tree: ``r, s' = g(s, a)``, then ``p, v = f(s')``.
 
         ``latent`` is a hidden state from a previous call, ``[B, *latent_shape]``; ``action``
         an integer tensor ``[B]`` with entries in ``[0, action_space_size)``.
 
-        Types and shapes are always checked. ``check_action_range=False`` skips the one check
-        that must read the actions' values (two reductions; on a GPU a device sync): for
-        callers whose actions are in range by construction, like the search, which only ever
-        picks one of the ``action_space_size`` policy logits (``agent.run_search``).
+        Types and shapes are checked here (no values read). The actions' range is checked
+        where actions enter: the replay's columns, ``Game.step``; the search picks one of
+        the network's own logits. Reading them here would cost a device sync per call.
         """
-        self._check_latent_and_action(latent, action, check_action_range)
+        self._check_latent_and_action(latent, action)
         next_latent_raw, reward_out = self.dynamics(latent, action)
         next_latent = scale_hidden_state(next_latent_raw)
         policy_logits, value_out = self.prediction(next_latent)
@@ -224,9 +221,7 @@ class MuZeroNetwork(nn.Module):
         if observation.is_complex():
             raise TypeError(f"observation must be real-valued, got dtype {observation.dtype}")
 
-    def _check_latent_and_action(
-        self, latent: Tensor, action: Tensor, check_range: bool = True
-    ) -> None:
+    def _check_latent_and_action(self, latent: Tensor, action: Tensor) -> None:
         if not isinstance(latent, Tensor):
             raise TypeError(f"latent must be a torch.Tensor, got {type(latent).__name__}")
         if latent.dim() == 0 or tuple(latent.shape[1:]) != self.latent_shape:
@@ -242,18 +237,6 @@ class MuZeroNetwork(nn.Module):
             raise ValueError(
                 f"action must have shape [B] = ({latent.shape[0]},) to match latent, "
                 f"got {tuple(action.shape)}"
-            )
-        if not check_range or action.numel() == 0:
-            return
-        # A wrong index would otherwise be a silent wrong answer (ResNet's action plane) or a
-        # CUDA device assert. min and max are two small reductions (under 2 µs on the CPU,
-        # but a device sync each on a GPU: hence ``check_range=False`` for the search's own
-        # actions).
-        if int(action.min()) < 0 or int(action.max()) >= self.action_space_size:
-            out_of_range = (action < 0) | (action >= self.action_space_size)
-            raise ValueError(
-                f"action entries must lie in [0, {self.action_space_size}), "
-                f"got {action[out_of_range].unique().tolist()}"
             )
 
 

@@ -55,12 +55,8 @@ def run_search(network: MuZeroNetwork, observations: np.ndarray, legal_mask: np.
     """Search from B observations at once: one initial inference, then one batched
     recurrent inference per simulation for all B trees (ARCHITECTURE.md, "Contracts").
 
-    The hot path trusts what it builds itself: the search's actions are in range by
-    construction (it picks among the network's own A logits), so the network skips its
-    action range check, and the network's heads are wrapped with
-    ``RecurrentOutput.trusted`` (no per-call NaN checks). Together that is about 20 µs less
-    per simulation on the benchmark CPU (more on a GPU, where each check is a device sync);
-    the root's output is still fully checked, once per search.
+    The root's output and the first simulation's are checked in full by ``search``; later
+    simulations only for their shapes (no values read, so no device sync per simulation).
 
     ``inference``: how to call the network on its device (``inference.SearchInference``: CUDA
     graphs, bf16); None calls it directly, in float32."""
@@ -75,11 +71,10 @@ def run_search(network: MuZeroNetwork, observations: np.ndarray, legal_mask: np.
 
     def recurrent_fn(latent: torch.Tensor, action: torch.Tensor):
         if inference is None:
-            step = network.recurrent_inference(latent, action, check_action_range=False)
+            step = network.recurrent_inference(latent, action)
         else:
             step = inference.recurrent(latent, action)
-        return (RecurrentOutput.trusted(step.reward, step.value, step.policy_logits),
-                step.latent)
+        return RecurrentOutput(step.reward, step.value, step.policy_logits), step.latent
 
     mask = torch.as_tensor(np.asarray(legal_mask, dtype=bool))
     return search(root, recurrent_fn, config, legal_mask=mask, generator=generator)

@@ -187,9 +187,9 @@ def test_equivalence_with_the_project_mlp_network() -> None:
     assert_same_search(fast, slow)
 
 
-def test_run_search_trusted_path_equals_the_checked_reference_search() -> None:
-    # agent.run_search skips the per-call checks (RecurrentOutput.trusted, no action range
-    # check); the trees must be those of the fully checked readable search, noise included.
+def test_run_search_equals_the_reference_search() -> None:
+    # agent.run_search, the package's own path: the trees must be those of the readable
+    # search, noise included.
     torch.manual_seed(3)
     network = MLPNetwork((8,), 9, latent_size=32, hidden_size=64).eval()
     observations = torch.randn(5, 8)
@@ -209,28 +209,6 @@ def test_run_search_trusted_path_equals_the_checked_reference_search() -> None:
         generator = torch.Generator().manual_seed(1)
         slow = search(root, checked_fn, config, legal, generator, implementation="reference")
     assert_same_search(fast, slow)
-
-
-def test_run_search_builds_no_checked_outputs_and_skips_the_range_check(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    network = MLPNetwork((4,), 3, latent_size=8, hidden_size=16).eval()
-    range_checks: list[bool] = []
-    check = network._check_latent_and_action
-
-    def spy(latent: torch.Tensor, action: torch.Tensor, check_range: bool = True) -> None:
-        range_checks.append(check_range)
-        check(latent, action, check_range)
-
-    def no_checked_outputs(self: RecurrentOutput) -> None:
-        raise AssertionError("run_search built a checked RecurrentOutput")
-
-    monkeypatch.setattr(network, "_check_latent_and_action", spy)
-    monkeypatch.setattr(RecurrentOutput, "__post_init__", no_checked_outputs)
-    config = SearchConfig(num_simulations=6, exploration_fraction=0.0)
-    result = run_search(network, np.zeros((2, 4), np.float32), np.ones((2, 3), bool), config)
-    assert result.visit_counts.sum(dim=1).tolist() == [6, 6]
-    assert range_checks == [False] * 6  # one recurrent call per simulation, none range-checked
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])

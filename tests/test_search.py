@@ -626,8 +626,6 @@ def test_bad_root_outputs_raise() -> None:
         RootOutput(torch.zeros(2, 3), [0.0, 0.0], torch.zeros(2))
     with pytest.raises(TypeError, match="prior_logits"):
         RootOutput([[0.0]], torch.zeros(1), torch.zeros(1))
-    with pytest.raises(ValueError, match="prior_logits must be finite"):
-        RecurrentOutput(torch.zeros(1), torch.zeros(1), torch.tensor([[math.nan]]))
     with pytest.raises(ValueError, match="prior_logits must be finite"):  # mask with legal_mask
         RootOutput(torch.tensor([[-math.inf, 0.0]]), torch.zeros(1), torch.zeros(1))
 
@@ -679,54 +677,45 @@ def test_bad_recurrent_fn_outputs_raise() -> None:
             search(root, fn, config)
 
 
-# -- trusted outputs --------------------------------------------------------------------------
+# -- the first call is checked in full, later calls for their shapes --------------------------
 
 
-def test_trusted_recurrent_output_holds_the_same_tensors_without_checks() -> None:
+@pytest.mark.parametrize("implementation", ["batched", "reference"])
+@pytest.mark.parametrize("field", ["reward", "value", "prior_logits"])
+def test_a_non_finite_output_is_caught_on_the_first_simulation(implementation, field) -> None:
+    def fn(latent: torch.Tensor, action: torch.Tensor):
+        parts = {"reward": torch.zeros(2), "value": torch.zeros(2),
+                 "prior_logits": torch.zeros(2, 3)}
+        parts[field] = parts[field].fill_(math.nan)
+        return RecurrentOutput(**parts), latent
+
+    root = RootOutput(torch.zeros(2, 3), torch.zeros(2), torch.zeros(2, 4))
+    with pytest.raises(ValueError, match=f"recurrent_fn {field} must be finite"):
+        search(root, fn, greedy_config(), implementation=implementation)
+
+
+@pytest.mark.parametrize("implementation", ["batched", "reference"])
+def test_later_calls_are_checked_for_shapes_but_not_read(implementation) -> None:
+    calls = []
+
+    def fn(latent: torch.Tensor, action: torch.Tensor):
+        calls.append(1)
+        later = len(calls) > 1
+        value = torch.full((2,), math.nan) if later else torch.zeros(2)
+        width = 4 if len(calls) == 3 else 3
+        return RecurrentOutput(torch.zeros(2), value, torch.zeros(2, width)), latent
+
+    root = RootOutput(torch.zeros(2, 3), torch.zeros(2), torch.zeros(2, 4))
+    # the NaN values of call 2 are taken as they are (no device sync per simulation) ...
+    # ... but call 3's wrong width is refused before anything reads it.
+    with pytest.raises(ValueError, match=r"recurrent_fn prior_logits must have shape \[2, 3\]"):
+        search(root, fn, greedy_config(num_simulations=5), implementation=implementation)
+    assert len(calls) == 3
+
+
+def test_recurrent_output_is_a_plain_frozen_record() -> None:
     reward, value, logits = torch.zeros(2), torch.ones(2), torch.zeros(2, 3)
-    trusted = RecurrentOutput.trusted(reward, value, logits)
-    assert type(trusted) is RecurrentOutput
-    assert trusted.reward is reward and trusted.value is value and trusted.prior_logits is logits
-    # equal to the checked record built from the same tensors (dataclass eq compares fields)
-    checked = RecurrentOutput(reward, value, logits)
-    assert (trusted.reward, trusted.value, trusted.prior_logits) == (
-        checked.reward,
-        checked.value,
-        checked.prior_logits,
-    )
-    with pytest.raises(AttributeError):  # still frozen
-        trusted.value = reward  # type: ignore[misc]
-    # no checks: what the public constructor rejects, trusted() takes as it is
-    nan_logits = torch.tensor([[math.nan, 0.0]])
-    assert RecurrentOutput.trusted(torch.zeros(1), torch.zeros(1), nan_logits).prior_logits is (
-        nan_logits
-    )
-    with pytest.raises(ValueError, match="prior_logits must be finite"):
-        RecurrentOutput(torch.zeros(1), torch.zeros(1), nan_logits)
-
-
-def test_search_with_trusted_outputs_equals_search_with_checked_ones() -> None:
-    def trusted_fn(latent: torch.Tensor, action: torch.Tensor):
-        output, next_latent = mdp_like_fn(4, favourite=2)(latent, action)
-        return (
-            RecurrentOutput.trusted(output.reward, output.value, output.prior_logits),
-            next_latent,
-        )
-
-    root = RootOutput(torch.zeros(2, 4), torch.zeros(2), torch.tensor([0, 1]))
-    config = greedy_config(num_simulations=25)
-    for implementation in ("batched", "reference"):
-        checked = search(root, mdp_like_fn(4, favourite=2), config, implementation=implementation)
-        trusted = search(root, trusted_fn, config, implementation=implementation)
-        assert torch.equal(checked.visit_counts, trusted.visit_counts)
-        assert torch.equal(checked.q_values, trusted.q_values)
-
-    # and the search's own shape check still applies to trusted outputs
-    def wrong_width_fn(latent: torch.Tensor, action: torch.Tensor):
-        batch = len(action)
-        return RecurrentOutput.trusted(
-            torch.zeros(batch), torch.zeros(batch), torch.zeros(batch, 5)
-        ), latent
-
-    with pytest.raises(ValueError, match="prior_logits must have shape"):
-        search(root, wrong_width_fn, config)
+    output = RecurrentOutput(reward, value, logits)
+    assert output.reward is reward and output.value is value and output.prior_logits is logits
+    with pytest.raises(AttributeError):
+        output.value = reward  # type: ignore[misc]

@@ -25,11 +25,11 @@ from muzero_lite.search.pucb import root_prior
 from muzero_lite.search.reference import ReferenceSearch, tree_from_searches
 from muzero_lite.search.types import (
     RecurrentFn,
-    RecurrentOutput,
     RootOutput,
     SearchConfig,
     SearchResult,
     Tree,
+    check_recurrent_output,
 )
 
 IMPLEMENTATIONS = ("batched", "reference")
@@ -80,27 +80,6 @@ def _check_inputs(
     if not legal_mask.any(dim=1).all():
         raise ValueError("legal_mask must allow at least one action in every row")
     return legal_mask.detach().cpu()
-
-
-def _check_recurrent_output(
-    output: object, next_latent: object, batch_size: int, num_actions: int
-) -> None:
-    if not isinstance(output, RecurrentOutput):
-        raise TypeError(
-            f"recurrent_fn must return (RecurrentOutput, latent), got {type(output).__name__}"
-        )
-    if tuple(output.prior_logits.shape) != (batch_size, num_actions):
-        raise ValueError(
-            f"recurrent_fn prior_logits must have shape [{batch_size}, {num_actions}], "
-            f"got {list(output.prior_logits.shape)}"
-        )
-    if not isinstance(next_latent, torch.Tensor) or next_latent.dim() < 1:
-        raise TypeError("recurrent_fn must return a torch.Tensor latent [B, ...]")
-    if next_latent.shape[0] != batch_size:
-        raise ValueError(
-            f"recurrent_fn latent must have shape [{batch_size}, ...], "
-            f"got {list(next_latent.shape)}"
-        )
 
 
 def search(
@@ -158,7 +137,7 @@ def grow_reference_trees(
     prior_before_noise: torch.Tensor,
 ) -> Tree:
     """B ``ReferenceSearch`` trees in lockstep (inputs checked, root priors drawn by ``search``)."""
-    batch_size, num_actions = root.batch_size, root.num_actions
+    batch_size = root.batch_size
     root_values = root.value.detach().to("cpu", torch.float64).tolist()
     searches = [
         ReferenceSearch(
@@ -172,14 +151,14 @@ def grow_reference_trees(
     ]
 
     with torch.no_grad():
-        for _ in range(config.num_simulations):
+        for simulation in range(config.num_simulations):
             leaves = [one.select_leaf() for one in searches]
             latents = torch.stack([parent.latent for parent, _ in leaves])
             actions = torch.tensor(
                 [action for _, action in leaves], dtype=torch.int64, device=root.latent.device
             )
             output, next_latent = recurrent_fn(latents, actions)
-            _check_recurrent_output(output, next_latent, batch_size, num_actions)
+            check_recurrent_output(output, next_latent, root, first=simulation == 0)
             rewards = output.reward.detach().to("cpu", torch.float64).tolist()
             values = output.value.detach().to("cpu", torch.float64).tolist()
             logits = output.prior_logits.detach().to("cpu", torch.float64).tolist()

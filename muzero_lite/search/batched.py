@@ -42,6 +42,7 @@ from muzero_lite.search.types import (
     RootOutput,
     SearchConfig,
     Tree,
+    check_recurrent_output,
 )
 
 
@@ -148,31 +149,6 @@ def pucb_tables(num_nodes: int, pb_c_init: float, pb_c_base: float) -> tuple[np.
     return sqrt_visits, exploration
 
 
-def _check_model_output(
-    output: object, next_latent: object, latents: torch.Tensor, num_actions: int
-) -> None:
-    """Cheap checks of what ``recurrent_fn`` returned (shapes and types; no device sync)."""
-    batch_size = latents.shape[1]
-    if not isinstance(output, RecurrentOutput):
-        raise TypeError(
-            f"recurrent_fn must return (RecurrentOutput, latent), got {type(output).__name__}"
-        )
-    if output.prior_logits.shape != (batch_size, num_actions):
-        raise ValueError(
-            f"recurrent_fn prior_logits must have shape [{batch_size}, {num_actions}], "
-            f"got {list(output.prior_logits.shape)}"
-        )
-    if not isinstance(next_latent, torch.Tensor):
-        raise TypeError(
-            f"recurrent_fn must return a torch.Tensor latent, got {type(next_latent).__name__}"
-        )
-    if next_latent.shape != latents.shape[1:] or next_latent.dtype != latents.dtype:
-        raise ValueError(
-            f"recurrent_fn latent must have shape {list(latents.shape[1:])} and dtype "
-            f"{latents.dtype} like root.latent, got {list(next_latent.shape)} {next_latent.dtype}"
-        )
-
-
 def _host_float64(tensor: torch.Tensor) -> torch.Tensor:
     """A float64 CPU copy: the precision of the tree (every float32 is exactly a float64)."""
     return tensor.detach().to("cpu", torch.float64)
@@ -263,7 +239,7 @@ def grow_trees(
             on_device = torch.from_numpy(requests).to(device)
             parent_latents = flat_latents.index_select(0, on_device[0])
             output, next_latent = recurrent_fn(parent_latents, on_device[1])
-            _check_model_output(output, next_latent, latents, num_actions)
+            check_recurrent_output(output, next_latent, root, first=simulation == 0)
             latents[simulation + 1] = next_latent
             rewards, values, logits = outputs_on_host(output, packed=pack_outputs)
 

@@ -145,38 +145,49 @@ class RecurrentOutput:
     reward: [B] reward r^k of the edge into the node, from the view of the player who moved.
     value: [B] value v^k of the node, from the view of the node's player to move.
     prior_logits: [B, A] finite policy logits p^k of the node.
+
+    A plain record: the search checks what ``recurrent_fn`` returns (``check_recurrent_output``).
     """
 
     reward: torch.Tensor
     value: torch.Tensor
     prior_logits: torch.Tensor
 
-    def __post_init__(self) -> None:
-        batch_size, _ = _check_logits("RecurrentOutput.prior_logits", self.prior_logits)
-        _check_batch_vector("RecurrentOutput.reward", self.reward, batch_size)
-        _check_batch_vector("RecurrentOutput.value", self.value, batch_size)
 
-    @classmethod
-    def trusted(
-        cls, reward: torch.Tensor, value: torch.Tensor, prior_logits: torch.Tensor
-    ) -> RecurrentOutput:
-        """The same record WITHOUT the checks, for callers whose tensors are right by
-        construction: ``agent.run_search`` wraps the network's own heads with it.
+def check_recurrent_output(output: object, next_latent: object, root: RootOutput,
+                           first: bool) -> None:
+    """What ``recurrent_fn`` returned, checked by both searches after every call.
 
-        Why: the checks above cost three ``isfinite`` reductions per simulation (and, on a GPU,
-        a device sync each), 20-35 µs a call on the benchmark CPU, a third of a whole
-        simulation at B = 64. The search itself still checks the logits' shape and the
-        latent's shape and dtype every call; what goes unchecked is the reward's and value's
-        shape and that nothing is NaN or inf (a NaN would flow into the tree's values).
-        User code should call the ordinary constructor, ``RecurrentOutput(...)``.
-        """
-        output = object.__new__(cls)
-        # The frozen dataclass forbids plain assignment; this is how its own __init__ sets
-        # fields (dataclasses uses object.__setattr__ for frozen classes too).
-        object.__setattr__(output, "reward", reward)
-        object.__setattr__(output, "value", value)
-        object.__setattr__(output, "prior_logits", prior_logits)
-        return output
+    Shapes and types every call (no values read: nothing waits for the device); on the
+    ``first`` call of a search also that the values are finite. A NaN later on flows into the
+    tree's values, as in mctx: a check per simulation would cost a device sync each on a GPU.
+    """
+    batch_size, num_actions = root.batch_size, root.num_actions
+    if not isinstance(output, RecurrentOutput):
+        raise TypeError(
+            f"recurrent_fn must return (RecurrentOutput, latent), got {type(output).__name__}"
+        )
+    for name, expected in (("prior_logits", (batch_size, num_actions)),
+                           ("reward", (batch_size,)), ("value", (batch_size,))):
+        tensor = getattr(output, name)
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"recurrent_fn {name} must be a torch.Tensor, "
+                            f"got {type(tensor).__name__}")
+        if tensor.shape != expected:
+            raise ValueError(f"recurrent_fn {name} must have shape {list(expected)}, "
+                             f"got {list(tensor.shape)}")
+        if first and not torch.isfinite(tensor).all():
+            raise ValueError(f"recurrent_fn {name} must be finite (no NaN or inf)")
+    if not isinstance(next_latent, torch.Tensor):
+        raise TypeError(
+            f"recurrent_fn must return a torch.Tensor latent, got {type(next_latent).__name__}"
+        )
+    if next_latent.shape != root.latent.shape or next_latent.dtype != root.latent.dtype:
+        raise ValueError(
+            f"recurrent_fn latent must have shape {list(root.latent.shape)} and dtype "
+            f"{root.latent.dtype} like root.latent, got {list(next_latent.shape)} "
+            f"{next_latent.dtype}"
+        )
 
 
 RecurrentFn = Callable[[torch.Tensor, torch.Tensor], tuple[RecurrentOutput, torch.Tensor]]

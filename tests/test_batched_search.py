@@ -290,6 +290,10 @@ def test_recurrent_fn_gets_each_leaf_parent_latent_and_fresh_action_tensors() ->
 # -- the array kernels, by hand ---------------------------------------------------------------
 
 
+def test_the_kernels_unpack_the_tree_arrays_in_their_field_order() -> None:
+    assert TreeArrays._fields == _kernels.TREE_FIELDS
+
+
 def test_pucb_tables_hold_sqrt_and_exploration_weight() -> None:
     sqrt_visits, exploration = pucb_tables(4, C1, C2)
     assert sqrt_visits.tolist() == [0.0, 1.0, math.sqrt(2), math.sqrt(3), 2.0]
@@ -304,47 +308,24 @@ def two_action_trees() -> TreeArrays:
     (reward 1, value 0.5, logits [0, 0]). Tree 1 has known bounds (0, 10)."""
     trees = TreeArrays.with_root(3, np.full((2, 2), 0.5), np.zeros(2), None)
     trees.q_min[1], trees.q_max[1] = 0.0, 10.0
-    args = (trees.parents, trees.action_from_parent, trees.depth, trees.to_play_sign)
+    zeros = np.array([0, 0], dtype=np.int64)
     _kernels.expand_and_backup(
+        tuple(trees),
         1,
-        np.array([0, 0], dtype=np.int64),
-        np.array([0, 0], dtype=np.int64),
+        zeros,
+        zeros,
         np.array([1.0, 1.0], dtype=np.float32),
         np.array([0.5, 0.5], dtype=np.float32),
         np.zeros((2, 2), dtype=np.float32),
-        *args,
-        trees.node_visits,
-        trees.value_sums,
-        trees.raw_values,
-        trees.rewards,
-        trees.children_index,
-        trees.children_prior,
-        trees.children_visits,
-        trees.children_q,
-        trees.q_min,
-        trees.q_max,
         GAMMA,
-        False,
+        1.0,
     )
     return trees
 
 
 def select(trees: TreeArrays, legal: np.ndarray) -> tuple[list[int], list[int], list[int]]:
     parents, actions, rows = (np.empty(2, dtype=np.int64) for _ in range(3))
-    _kernels.select_leaves(
-        trees.children_index,
-        trees.children_prior,
-        trees.children_visits,
-        trees.children_q,
-        trees.node_visits,
-        legal,
-        trees.q_min,
-        trees.q_max,
-        *pucb_tables(3, C1, C2),
-        parents,
-        actions,
-        rows,
-    )
+    _kernels.select_leaves(tuple(trees), legal, *pucb_tables(3, C1, C2), parents, actions, rows)
     return parents.tolist(), actions.tolist(), rows.tolist()
 
 
@@ -389,30 +370,8 @@ def test_softmax_of_the_reference_equals_the_kernel_priors() -> None:
     assert softmax([1000.0, 0.0]) == [1.0, 0.0]  # exp(-1000) underflows to 0; no overflow
     logits = np.random.default_rng(0).normal(0.0, 5.0, size=(64, 9)).astype(np.float32)
     trees = TreeArrays.with_root(2, np.full((64, 9), 1 / 9), np.zeros(64), None)
-    _kernels.expand_and_backup(
-        1,
-        np.zeros(64, dtype=np.int64),
-        np.zeros(64, dtype=np.int64),
-        np.zeros(64, dtype=np.float32),
-        np.zeros(64, dtype=np.float32),
-        logits,
-        trees.parents,
-        trees.action_from_parent,
-        trees.depth,
-        trees.to_play_sign,
-        trees.node_visits,
-        trees.value_sums,
-        trees.raw_values,
-        trees.rewards,
-        trees.children_index,
-        trees.children_prior,
-        trees.children_visits,
-        trees.children_q,
-        trees.q_min,
-        trees.q_max,
-        GAMMA,
-        True,
-    )
+    nodes, zeros = np.zeros(64, dtype=np.int64), np.zeros(64, dtype=np.float32)
+    _kernels.expand_and_backup(tuple(trees), 1, nodes, nodes, zeros, zeros, logits, GAMMA, -1.0)
     expected = [softmax([float(x) for x in row]) for row in logits]
     assert trees.children_prior[:, 1].tolist() == expected  # bit for bit
     assert trees.to_play_sign[:, 1].tolist() == [-1] * 64  # two-player: the opponent moves

@@ -30,7 +30,7 @@ visit counts (``tests/test_batched_search.py`` checks this over random networks)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -46,12 +46,12 @@ from muzero_lite.search.types import (
 )
 
 
-@dataclass(frozen=True)
-class TreeArrays:
+class TreeArrays(NamedTuple):
     """The B trees of one search as numpy arrays; see the module docstring for the layout.
 
-    Frozen: the fields always name the same arrays; the kernels write into them in place.
-    Every array is int64 or float64, so ``to_tree`` shares their memory with torch.
+    The compiled kernels take it as one argument, ``tuple(trees)`` (``_kernels.TREE_FIELDS``),
+    and write into the arrays in place. Every array is int64 or float64, so ``to_tree``
+    shares their memory with torch.
     """
 
     parents: np.ndarray
@@ -206,6 +206,7 @@ def grow_trees(
         _host_float64(root.value).numpy(),
         config.value_bounds,
     )
+    arrays = tuple(trees)  # what the kernels take (_kernels.TREE_FIELDS)
     root_legal = np.ascontiguousarray(legal_mask.numpy())
     sqrt_visits, exploration = pucb_tables(num_nodes, config.pb_c_init, config.pb_c_base)
 
@@ -219,21 +220,8 @@ def grow_trees(
             # 1. selection: one (parent, action) per trees.
             leaf_parents = np.empty(batch_size, dtype=np.int64)
             requests = np.empty((2, batch_size), dtype=np.int64)  # latent rows; actions
-            _kernels.select_leaves(
-                trees.children_index,
-                trees.children_prior,
-                trees.children_visits,
-                trees.children_q,
-                trees.node_visits,
-                root_legal,
-                trees.q_min,
-                trees.q_max,
-                sqrt_visits,
-                exploration,
-                leaf_parents,
-                requests[1],
-                requests[0],
-            )
+            _kernels.select_leaves(arrays, root_legal, sqrt_visits, exploration,
+                                   leaf_parents, requests[1], requests[0])
 
             # 2. one model call for all B trees; the B requests go to the device in one copy.
             on_device = torch.from_numpy(requests).to(device)
@@ -245,28 +233,9 @@ def grow_trees(
 
             # 3. expansion (priors = softmax of the logits) and backup of node simulation + 1.
             _kernels.expand_and_backup(
-                simulation + 1,
-                leaf_parents,
-                requests[1],
-                rewards,
-                values,
-                logits,
-                trees.parents,
-                trees.action_from_parent,
-                trees.depth,
-                trees.to_play_sign,
-                trees.node_visits,
-                trees.value_sums,
-                trees.raw_values,
-                trees.rewards,
-                trees.children_index,
-                trees.children_prior,
-                trees.children_visits,
-                trees.children_q,
-                trees.q_min,
-                trees.q_max,
+                arrays, simulation + 1, leaf_parents, requests[1], rewards, values, logits,
                 float(config.discount),  # an int discount (1) would compile a second kernel
-                config.two_player,
+                -1.0 if config.two_player else 1.0,
             )
 
     return trees.to_tree(config, prior_before_noise, legal_mask)

@@ -1,5 +1,6 @@
-"""Argument checks where data enters: the replay, Reanalyze, and command lines (the package's
-and the benchmarks'). Imports nothing of the package."""
+"""Argument checks where data enters (constructors, the replay, Reanalyze, command lines), one
+helper per rule so that every layer words its errors alike. Imports nothing of the package,
+so every module may import it (the bottom layer of .importlinter)."""
 
 from __future__ import annotations
 

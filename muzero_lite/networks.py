@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from muzero_lite.checks import check_int
 from muzero_lite.support import ValueSupport
 
 # Floor for the denominator of the min-max scaling: a latent whose entries are all equal
@@ -92,19 +93,10 @@ def scale_hidden_state(latent: Tensor) -> Tensor:
 # ------------------------------------------------------------------------ argument checking
 
 
-def _int_at_least(name: str, value: object, minimum: int = 1) -> int:
-    """``value`` as an int, checked to be >= ``minimum`` (bools are not ints here)."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _shape(name: str, value: object) -> tuple[int, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str) or len(value) == 0:
         raise TypeError(f"{name} must be a non-empty tuple of ints, got {value!r}")
-    return tuple(_int_at_least(f"{name}[{i}]", d) for i, d in enumerate(value))
+    return tuple(check_int(f"{name}[{i}]", d, 1) for i, d in enumerate(value))
 
 
 # ----------------------------------------------------------------------------- the interface
@@ -138,7 +130,7 @@ class MuZeroNetwork(nn.Module):
     ) -> None:
         super().__init__()
         self.observation_shape = _shape("observation_shape", observation_shape)
-        self.action_space_size = _int_at_least("action_space_size", action_space_size)
+        self.action_space_size = check_int("action_space_size", action_space_size, 1)
         self.value_support = ValueSupport(support_size)  # checks support_size
         self.support_size = self.value_support.support_size
 
@@ -272,8 +264,8 @@ class MLPNetwork(MuZeroNetwork):
         support_size: int = 0,
     ) -> None:
         super().__init__(observation_shape, action_space_size, support_size)
-        latent_size = _int_at_least("latent_size", latent_size)
-        hidden_size = _int_at_least("hidden_size", hidden_size)
+        latent_size = check_int("latent_size", latent_size, 1)
+        hidden_size = check_int("hidden_size", hidden_size, 1)
         observation_size = math.prod(self.observation_shape)
         head_size = self.value_support.num_outputs
         self.latent_shape = (latent_size,)
@@ -468,8 +460,8 @@ class ResNetNetwork(MuZeroNetwork):
             )
         if not isinstance(downsample, bool):
             raise TypeError(f"downsample must be a bool, got {type(downsample).__name__}")
-        channels = _int_at_least("channels", channels, minimum=2 if downsample else 1)
-        reduced_channels = _int_at_least("reduced_channels", reduced_channels)
+        channels = check_int("channels", channels, 2 if downsample else 1)
+        reduced_channels = check_int("reduced_channels", reduced_channels, 1)
         blocks = self._blocks_per_function(num_blocks)
         in_planes, height, width = self.observation_shape
         if downsample:
@@ -502,7 +494,7 @@ class ResNetNetwork(MuZeroNetwork):
                 "num_blocks must be an int or a tuple (representation, dynamics, prediction), "
                 f"got {num_blocks!r}"
             )
-        blocks = tuple(_int_at_least(f"num_blocks[{i}]", n, 0) for i, n in enumerate(num_blocks))
+        blocks = tuple(check_int(f"num_blocks[{i}]", n, 0) for i, n in enumerate(num_blocks))
         return blocks  # type: ignore[return-value]
 
     def representation(self, observation: Tensor) -> Tensor:

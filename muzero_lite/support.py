@@ -24,19 +24,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from muzero_lite.checks import check_int
+
 DEFAULT_EPS = 0.001  # paper, Appendix F: "eps = 0.001"
 
 
 def _check_eps(eps: float) -> None:
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
         raise ValueError(f"eps must be a float >= 0, got {eps!r}")
-
-
-def _check_support_size(support_size: int, minimum: int) -> None:
-    if isinstance(support_size, bool) or not isinstance(support_size, int):
-        raise TypeError(f"support_size must be an int, got {type(support_size).__name__}")
-    if support_size < minimum:
-        raise ValueError(f"support_size must be >= {minimum}, got {support_size}")
 
 
 def _check_tensor(name: str, value: object) -> None:
@@ -86,7 +81,7 @@ def scalar_to_support(x: Tensor, support_size: int) -> Tensor:
     clamped first (they then land wholly on the end bin). Shape ``[...]`` -> ``[..., 2S+1]``.
     """
     _check_tensor("x", x)
-    _check_support_size(support_size, minimum=1)
+    check_int("support_size", support_size, 1)
     x = x.clamp(-support_size, support_size)
     below = x.floor()
     upper_weight = x - below  # in [0, 1): the share of the bin above
@@ -107,7 +102,7 @@ def support_to_scalar(probs: Tensor, support_size: int) -> Tensor:
     probabilities, not logits). Returns shape ``[...]``.
     """
     _check_tensor("probs", probs)
-    _check_support_size(support_size, minimum=1)
+    check_int("support_size", support_size, 1)
     num_bins = 2 * support_size + 1
     if probs.dim() == 0 or probs.shape[-1] != num_bins:
         raise ValueError(
@@ -138,7 +133,7 @@ class ValueSupport:
     eps: float = DEFAULT_EPS
 
     def __post_init__(self) -> None:
-        _check_support_size(self.support_size, minimum=0)
+        check_int("support_size", self.support_size, 0)
         _check_eps(self.eps)
 
     @property

@@ -138,10 +138,10 @@ def test_illegal_action_and_clone(breakout: AtariGame) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"history": 0}, ValueError, "history must be an int >= 1"),
-        ({"frame_skip": 1.5}, ValueError, "frame_skip"),
-        ({"noop_max": -1}, ValueError, "noop_max must be an int >= 0"),
-        ({"screen_size": True}, ValueError, "screen_size"),
+        ({"history": 0}, ValueError, "history must be >= 1"),
+        ({"frame_skip": 1.5}, TypeError, "frame_skip must be an int"),
+        ({"noop_max": -1}, ValueError, "noop_max must be >= 0"),
+        ({"screen_size": True}, TypeError, "screen_size must be an int"),
         ({"grayscale": "yes"}, TypeError, "grayscale must be a bool"),
         ({"sticky_action_prob": 1.5}, ValueError, r"sticky_action_prob must be a float in \[0, 1"),
         ({"seed": "0"}, TypeError, "seed"),

@@ -31,6 +31,7 @@ from collections import deque
 import gymnasium as gym
 import numpy as np
 
+from muzero_lite.checks import check_int
 from muzero_lite.games.base import Game, check_seed
 
 
@@ -52,12 +53,6 @@ def ale_env_id(game_name: str) -> str:
         return game_name
     camel = "".join(part[:1].upper() + part[1:] for part in game_name.split("_"))
     return f"ALE/{camel}-v5"
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
 
 
 class AtariGame(Game):
@@ -85,11 +80,11 @@ class AtariGame(Game):
         if not isinstance(game_name, str) or not game_name:
             raise TypeError(f"game_name must be a str such as 'Breakout', got {game_name!r}")
         check_seed(seed)
-        _check_int("frame_skip", frame_skip, 1)
-        _check_int("screen_size", screen_size, 1)
-        _check_int("history", history, 1)
-        _check_int("noop_max", noop_max, 0)
-        _check_int("max_episode_frames", max_episode_frames, 1)
+        check_int("frame_skip", frame_skip, 1)
+        check_int("screen_size", screen_size, 1)
+        check_int("history", history, 1)
+        check_int("noop_max", noop_max, 0)
+        check_int("max_episode_frames", max_episode_frames, 1)
         if not isinstance(grayscale, bool):
             raise TypeError(f"grayscale must be a bool, got {grayscale!r}")
         if isinstance(sticky_action_prob, bool) or not (

@@ -25,6 +25,7 @@ from muzero_lite.search import (
     root_prior,
     search,
 )
+from muzero_lite.search.pucb import parent_view_return
 
 C1, C2, GAMMA = 1.25, 19652.0, 0.997
 
@@ -609,6 +610,15 @@ def test_bad_config_types_raise_type_error_naming_the_field(field: str, value: o
 
 def test_config_value_bounds_become_floats() -> None:
     assert SearchConfig(value_bounds=(-1, 1)).value_bounds == (-1.0, 1.0)
+
+
+def test_the_parent_sees_reward_plus_discounted_value_negated_for_the_opponent() -> None:
+    # One player: Q = r + gamma * v = 1 + 0.997 * 0.5 = 1.4985.
+    assert parent_view_return(1.0, 0.5, 0.997, two_player=False) == 1.0 + 0.997 * 0.5
+    # Two players: the child's value is the opponent's, so r - gamma * v = 0 - 1 * 0.5.
+    assert parent_view_return(0.0, 0.5, 1.0, two_player=True) == -0.5
+    # A win on the last move: r = 1 for the mover, the terminal child's value 0.
+    assert parent_view_return(1.0, 0.0, 1.0, two_player=True) == 1.0
 
 
 def test_bad_root_outputs_raise() -> None:

@@ -36,6 +36,17 @@ def pucb_score(
     return normalized_q + prior * math.sqrt(parent_visits) / (1 + child_visits) * exploration
 
 
+def parent_view_return(reward: float, value: float, discount: float, two_player: bool) -> float:
+    """``r + gamma * v`` seen from the parent: ``value`` is from the child's player's view, so
+    in a two-player zero-sum game it is negated (negamax): ``r - gamma * v``.
+
+    The one rule behind Q(s,a) of an edge and the backup ``G = r + gamma * G`` (pseudocode
+    ``backpropagate``); ``_kernels.expand_and_backup`` writes it inline, and the tests hold
+    the two searches to the same bits.
+    """
+    return reward + discount * (-value if two_player else value)
+
+
 class MinMaxStats:
     """Running min and max of every Q seen in the tree, to map Q into [0, 1] (Appendix B).
 

@@ -33,7 +33,7 @@ import math
 
 import torch
 
-from muzero_lite.search.pucb import MinMaxStats, pucb_score
+from muzero_lite.search.pucb import MinMaxStats, parent_view_return, pucb_score
 from muzero_lite.search.types import SearchConfig, Tree
 
 
@@ -97,8 +97,8 @@ class ReferenceSearch:
 
     def edge_q(self, child: Node) -> float:
         """Q(s,a) from the parent's view: r + gamma * V(child), or r - gamma * V(child) negamax."""
-        child_value = -child.value() if self.config.two_player else child.value()
-        return child.reward + self.config.discount * child_value
+        return parent_view_return(child.reward, child.value(), self.config.discount,
+                                  self.config.two_player)
 
     # -- step 1: selection -------------------------------------------------------------------
 
@@ -166,8 +166,8 @@ class ReferenceSearch:
             node.visit_count += 1
             if node.parent is not None:
                 self.min_max_stats.update(self.edge_q(node))
-                opponent_view = -backed_up if self.config.two_player else backed_up
-                backed_up = node.reward + self.config.discount * opponent_view
+                backed_up = parent_view_return(node.reward, backed_up, self.config.discount,
+                                               self.config.two_player)
             node = node.parent
         return leaf
 

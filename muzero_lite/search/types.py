@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from muzero_lite.search.pucb import parent_view_return
+
 
 def _require_number(name: str, value: object) -> float:
     """Return ``value`` as a float, or raise TypeError naming the field (bools are not numbers)."""
@@ -290,14 +292,14 @@ class Tree:
         count = num_simulations + 1
         visits = torch.zeros(count, dtype=torch.int64)
         value_sums = torch.zeros(count, dtype=torch.float64)
-        sign = -1.0 if self.two_player else 1.0
         for leaf in range(count):  # node 0 is the root's own first visit
             backed_up = float(self.raw_values[b, leaf])
             node = leaf
             while node != -1:
                 value_sums[node] += backed_up
                 visits[node] += 1
-                backed_up = float(self.rewards[b, node]) + self.discount * sign * backed_up
+                backed_up = parent_view_return(float(self.rewards[b, node]), backed_up,
+                                               self.discount, self.two_player)
                 node = int(self.parents[b, node])
         return visits, value_sums / visits
 

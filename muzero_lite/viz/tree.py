@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import graphviz
 import torch
 
+from muzero_lite.search.pucb import parent_view_return
 from muzero_lite.search.types import Tree
 
 if TYPE_CHECKING:  # matplotlib is imported lazily: only the fallback drawing needs it
@@ -209,7 +210,6 @@ def tree_snapshot(tree: Tree, b: int = 0, after_simulation: int | None = None) -
     k = _check_after_simulation(tree, after_simulation)
     num_nodes = k + 2  # the root, then one node per simulation 0..k
     visits, values = tree.replay(b, k + 1)  # replay counts simulations, 1-based
-    child_sign = -1.0 if tree.two_player else 1.0
 
     nodes = []
     for n in range(num_nodes):
@@ -218,7 +218,7 @@ def tree_snapshot(tree: Tree, b: int = 0, after_simulation: int | None = None) -
         if parent == -1:
             q, prior = None, None
         else:
-            q = reward + tree.discount * child_sign * value
+            q = parent_view_return(reward, value, tree.discount, tree.two_player)
             prior = float(tree.children_prior[b, parent, action])
         nodes.append(
             NodeRecord(

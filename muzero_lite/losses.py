@@ -84,7 +84,7 @@ class LossOutput:
     the pseudocode, so it does not show in the number: the gradient of ``total`` is the
     gradient of ``mean_b w_b (l_0 + (1/K) sum_{k>=1} l_k)``.
 
-    ``value + reward + policy + l2 == total`` (the parts are detached 0-d tensors, so
+    ``value + reward + policy == total`` (the parts are detached 0-d tensors, so
     logging them costs no device sync until you call ``.item()``).
     ``new_priorities`` is ``|v^0 - z_0|`` per sample, ``[B]`` detached, for
     ``ReplayBuffer.update_priorities`` (paper Appendix G).
@@ -94,7 +94,6 @@ class LossOutput:
     value: Tensor
     reward: Tensor
     policy: Tensor
-    l2: Tensor
     new_priorities: Tensor
 
 
@@ -169,7 +168,6 @@ def unrolled_loss(
     value_loss_weight: float = 1.0,
     reward_loss_weight: float = 1.0,
     eps: float = 0.001,
-    l2_weight: float = 0.0,
 ) -> LossOutput:
     """The MuZero training loss of one batch (pseudocode ``update_weights``).
 
@@ -181,11 +179,10 @@ def unrolled_loss(
         reward_loss_weight: 1 normally; 0 for board games, which have no
             intermediate rewards to learn (the final outcome sits in the value).
         eps: of the value transform ``h`` for categorical heads (paper: 0.001).
-        l2_weight: ``c`` of an optional ``c * sum ||theta||^2`` term. Prefer leaving it 0
-            and using the optimizer's ``weight_decay``: SGD's ``weight_decay=lambda`` is
-            the gradient of ``(lambda / 2) ||theta||^2``, which is exactly the pseudocode's
-            ``weight_decay * tf.nn.l2_loss(theta)``; ``l2_weight = c`` matches
-            ``weight_decay = 2c``.
+
+    The pseudocode's L2 term, ``weight_decay * tf.nn.l2_loss(theta)``, is not here: it is
+    the optimizer's ``weight_decay`` (SGD's ``weight_decay=lambda`` is the gradient of
+    ``(lambda / 2) ||theta||^2``, which is exactly ``tf.nn.l2_loss``'s).
 
     Unroll, per Appendix G: before each dynamics step the latent passes through
     ``scale_gradient(latent, 0.5)``, so what reaches the representation from step ``k``
@@ -196,13 +193,10 @@ def unrolled_loss(
     value_loss_weight = _check_weight("value_loss_weight", value_loss_weight)
     reward_loss_weight = _check_weight("reward_loss_weight", reward_loss_weight)
     eps = _check_weight("eps", eps)
-    l2_weight = _check_weight("l2_weight", l2_weight)
     support_size = getattr(network, "support_size", None)
     if isinstance(support_size, bool) or not isinstance(support_size, int) or support_size < 0:
         raise TypeError(f"network.support_size must be an int >= 0, got {support_size!r}")
     size, unroll, num_actions = _check_batch(batch)
-    if l2_weight > 0 and not isinstance(network, torch.nn.Module):
-        raise TypeError("l2_weight > 0 needs an nn.Module network (to read its parameters)")
 
     def step_losses(out: Any, k: int) -> tuple[Tensor, Tensor, Tensor]:
         """Value, reward and policy loss of unrolled step ``k``, each ``[B]``."""
@@ -241,17 +235,11 @@ def unrolled_loss(
     value_part = weighted_mean(value_sum)
     reward_part = weighted_mean(reward_sum)
     policy_part = weighted_mean(policy_sum)
-    l2_part = value_part.new_zeros(())
-    if l2_weight > 0:
-        l2_part = l2_weight * sum(
-            (parameter**2).sum() for parameter in network.parameters() if parameter.requires_grad
-        )
-    total = value_part + reward_part + policy_part + l2_part
+    total = value_part + reward_part + policy_part
     return LossOutput(
         total=total,
         value=value_part.detach(),
         reward=reward_part.detach(),
         policy=policy_part.detach(),
-        l2=l2_part.detach(),
         new_priorities=new_priorities,
     )

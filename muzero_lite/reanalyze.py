@@ -116,9 +116,10 @@ def reanalyze_batch(
 
     Everything else (observations, actions, reward targets, mask, weights, indices) is kept.
 
-    noise: mix Dirichlet noise into the root prior as self-play does. Off by default: noise is
-        there to make self-play *explore*; a target should be the search's best estimate of
-        the improved policy, which noise would blur. (``generator`` only feeds the noise.)
+    noise: mix Dirichlet noise into the root prior as self-play does (``generator`` feeds it).
+        The trainer passes ``config.reanalyze_noise``, on in every preset: without it the
+        re-searched CartPole policies collapsed to one action (config.py says more). Off when
+        not given, so that a call on its own returns the search's plain estimate.
 
     The network runs in eval mode (BatchNorm uses its running statistics and does not update
     them from these batches) and is put back into the mode it was in.

@@ -131,7 +131,6 @@ def test_one_sample_one_step_loss_worked_out_by_hand():
     assert out.policy.item() == pytest.approx(policy)
     assert policy == pytest.approx(0.3132617 + 1.5485874)
     assert out.total.item() == pytest.approx(2.5 + 0.25 + 1.8618491)
-    assert out.l2.item() == 0.0
     # priority |v^0 - z_0| = |0.5 - 1| = 0.5
     assert out.new_priorities.tolist() == pytest.approx([0.5])
     assert not out.new_priorities.requires_grad and not out.value.requires_grad
@@ -186,7 +185,7 @@ def test_b2_k2_loss_matches_a_plain_python_reimplementation():
     out = unrolled_loss(network, batch)
     assert isinstance(out, LossOutput)
     assert out.total.item() == pytest.approx(reference_loss(network, batch), rel=1e-6)
-    parts = out.value + out.reward + out.policy + out.l2
+    parts = out.value + out.reward + out.policy
     assert out.total.item() == pytest.approx(parts.item(), rel=1e-6)
     # priorities |v^0 - z_0|: v^0 = 1.2 * 0.5 * o = [0.6, -1.2]  ->  [|0.6 - 0.5|, |-1.2 - 1|]
     assert out.new_priorities.tolist() == pytest.approx([0.1, 2.2], rel=1e-6)
@@ -199,16 +198,6 @@ def test_loss_weights_scale_their_parts():
     assert reanalyze.value.item() == pytest.approx(0.25 * plain.value.item(), rel=1e-6)
     assert reanalyze.reward.item() == 0.0
     assert reanalyze.policy.item() == pytest.approx(plain.policy.item(), rel=1e-6)
-
-
-def test_optional_l2_term_is_c_times_the_squared_parameters():
-    network, batch = LinearToy(), fixed_batch()
-    plain = unrolled_loss(network, batch)
-    with_l2 = unrolled_loss(network, batch, l2_weight=0.01)
-    # sum theta^2 = 0.5^2 + 0.8^2 + 0.3^2 + 1.2^2 + 0.7^2 + (1 + 0.25 + 0.04)
-    #             = 0.25 + 0.64 + 0.09 + 1.44 + 0.49 + 1.29 = 4.2  ->  0.01 * 4.2 = 0.042
-    assert with_l2.l2.item() == pytest.approx(0.042, rel=1e-6)
-    assert with_l2.total.item() == pytest.approx(plain.total.item() + 0.042, rel=1e-6)
 
 
 def test_policy_loss_is_masked_past_the_end_of_the_game():
@@ -419,8 +408,6 @@ def test_unrolled_loss_rejects_bad_batches_networks_and_weights():
         unrolled_loss(network, batch, value_loss_weight=-1.0)
     with pytest.raises(TypeError, match="eps must be a float"):
         unrolled_loss(network, batch, eps=None)
-    with pytest.raises(ValueError, match="l2_weight must be a finite"):
-        unrolled_loss(network, batch, l2_weight=math.inf)
 
 
 def test_unrolled_loss_rejects_networks_without_the_interface():
@@ -432,7 +419,7 @@ def test_unrolled_loss_rejects_networks_without_the_interface():
     with pytest.raises(TypeError, match="network.support_size must be an int >= 0"):
         unrolled_loss(NoSupport(), batch)
 
-    class PlainObject:  # not an nn.Module: fine unless l2 needs its parameters
+    class PlainObject:  # not an nn.Module: the interface is all the loss needs
         support_size = 0
 
         def __init__(self):
@@ -445,8 +432,6 @@ def test_unrolled_loss_rejects_networks_without_the_interface():
             return self.toy.recurrent_inference(latent, action)
 
     assert unrolled_loss(PlainObject(), batch).total.item() > 0
-    with pytest.raises(TypeError, match="l2_weight > 0 needs an nn.Module"):
-        unrolled_loss(PlainObject(), batch, l2_weight=0.1)
 
     class ColumnValue(LinearToy):  # value [B, 1] would broadcast to [B, B] against [B]
         def recurrent_inference(self, latent, action):

@@ -8,22 +8,13 @@ node, because nothing inside the search is terminal; paper, Appendix B "Search")
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from muzero_lite.checks import check_finite, check_float, check_int
 from muzero_lite.search.pucb import parent_view_return
-
-
-def _require_number(name: str, value: object) -> float:
-    """Return ``value`` as a float, or raise TypeError naming the field (bools are not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -54,24 +45,14 @@ class SearchConfig:
     value_bounds: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.num_simulations, bool) or not isinstance(self.num_simulations, int):
-            raise TypeError(
-                f"num_simulations must be an int, got {type(self.num_simulations).__name__}"
-            )
-        if self.num_simulations < 1:
-            raise ValueError(f"num_simulations must be >= 1, got {self.num_simulations}")
-        discount = _require_number("discount", self.discount)
-        if not 0.0 <= discount <= 1.0:
-            raise ValueError(f"discount must be in [0, 1], got {discount}")
-        if _require_number("pb_c_init", self.pb_c_init) < 0.0:
-            raise ValueError(f"pb_c_init must be >= 0, got {self.pb_c_init}")
-        if _require_number("pb_c_base", self.pb_c_base) <= 0.0:
-            raise ValueError(f"pb_c_base must be > 0, got {self.pb_c_base}")
-        if _require_number("dirichlet_alpha", self.dirichlet_alpha) <= 0.0:
-            raise ValueError(f"dirichlet_alpha must be > 0, got {self.dirichlet_alpha}")
-        fraction = _require_number("exploration_fraction", self.exploration_fraction)
-        if not 0.0 <= fraction <= 1.0:
-            raise ValueError(f"exploration_fraction must be in [0, 1], got {fraction}")
+        check_int("num_simulations", self.num_simulations, 1)
+        check_float("discount", self.discount, 0.0, 1.0)
+        check_float("exploration_fraction", self.exploration_fraction, 0.0, 1.0)
+        for name, low, strict in (("pb_c_init", 0.0, False), ("pb_c_base", 0.0, True),
+                                  ("dirichlet_alpha", 0.0, True)):
+            value = check_finite(name, getattr(self, name))
+            if value < low or (strict and value == low):
+                raise ValueError(f"{name} must be {'>' if strict else '>='} {low}, got {value}")
         if not isinstance(self.two_player, bool):
             raise TypeError(f"two_player must be a bool, got {type(self.two_player).__name__}")
         if self.value_bounds is not None:
@@ -79,8 +60,8 @@ class SearchConfig:
                 raise ValueError(
                     f"value_bounds must be None or a pair (min, max), got {self.value_bounds!r}"
                 )
-            low = _require_number("value_bounds[0]", self.value_bounds[0])
-            high = _require_number("value_bounds[1]", self.value_bounds[1])
+            low = check_finite("value_bounds[0]", self.value_bounds[0])
+            high = check_finite("value_bounds[1]", self.value_bounds[1])
             if not low < high:
                 raise ValueError(f"value_bounds must have min < max, got {self.value_bounds!r}")
             object.__setattr__(self, "value_bounds", (low, high))

@@ -151,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--ray-address", default=None, metavar="ADDRESS",
                    help="with --actors: the Ray cluster to join (auto: the one `ray start` "
                         "made on this machine); default: start a local one")
+    t.add_argument("--actor-gpus", type=_finite_number, default=0.0, metavar="F",
+                   help="with --actors: the share of a GPU each actor takes and searches on "
+                        "(0.25: four per GPU); default 0: CPUs")
     t.add_argument("--quick", action="store_true",
                    help="the preset shrunk (4 games, 4 simulations, a tiny network) to show "
                         "the whole pipeline on a CPU; --max-wall-s defaults to 60")
@@ -298,6 +301,11 @@ def _train(args: argparse.Namespace) -> int:
         raise ValueError(f"--actors {args.actors}: give a whole number >= 0")
     if args.ray_address is not None and not args.actors:
         raise ValueError("--ray-address goes with --actors N")
+    if not 0 <= args.actor_gpus <= 1:
+        raise ValueError(f"--actor-gpus {args.actor_gpus:g}: give the share of a GPU each "
+                         "actor takes, in [0, 1]")
+    if args.actor_gpus and not args.actors:
+        raise ValueError("--actor-gpus goes with --actors N")
     if args.actors:
         try:
             import ray  # noqa: F401 - only to say what is missing before anything starts
@@ -346,7 +354,7 @@ def _train(args: argparse.Namespace) -> int:
         from muzero_lite.evaluate import mean_return_stop
         stop = mean_return_stop(args.until_return, every=args.eval_every)
     last = trainer.train(max_wall_s=args.max_wall_s, stop=stop, actors=args.actors,
-                         ray_address=args.ray_address)
+                         ray_address=args.ray_address, actor_gpus=args.actor_gpus)
     print(json.dumps(last))
     print(f"run folder: {out} (checkpoint.pt, metrics.jsonl, curves.png)")
     stopped_by = getattr(trainer, "stopped_by", None)  # a signal number, set by train()

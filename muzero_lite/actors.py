@@ -63,11 +63,15 @@ class ActorPool:
     """
 
     def __init__(self, num_actors: int, config: MuZeroConfig, game_info: dict[str, Any],
-                 weights: dict[str, np.ndarray], version: int, next_block: int):
+                 weights: dict[str, np.ndarray], version: int, next_block: int,
+                 gpus_per_actor: float = 0.0):
         self.config = config
         self.game_info = game_info
         self.next_block = next_block
-        self.remote = ray.remote(num_cpus=1)(SelfPlayWorker)
+        # With a share of a GPU, Ray shows the actor its GPU as cuda:0 (CUDA_VISIBLE_DEVICES),
+        # and its search runs there: CUDA graphs and bf16, as config.inference "auto" picks.
+        self.device = "cuda" if gpus_per_actor > 0 else "cpu"
+        self.remote = ray.remote(num_cpus=1, num_gpus=gpus_per_actor)(SelfPlayWorker)
         self.actors: list[Any] = [None] * num_actors
         self.blocks = [0] * num_actors
         self.actor_version = [version] * num_actors  # weights each actor holds
@@ -89,7 +93,7 @@ class ActorPool:
         self.actors[slot] = self.remote.remote(
             self.config.to_dict(), tuple(self.game_info["observation_shape"]),
             self.game_info["num_actions"], self.weights_ref, generator_state, seed,
-            (block + 1) * KEY_BLOCK, "cpu", 1)
+            (block + 1) * KEY_BLOCK, self.device, 1)
 
     def wait_ready(self) -> None:
         """Until every actor has built its games (or a clear error if the cluster cannot
@@ -148,11 +152,14 @@ class ActorPool:
         self.in_flight.clear()
 
 
-def connect(address: str | None, num_actors: int) -> bool:
+def connect(address: str | None, num_actors: int, gpus_per_actor: float = 0.0) -> bool:
     """Join the cluster at ``address`` ("auto": the one ``ray start`` made on this machine), or
     start a local one with a CPU for every actor; True when this call started Ray (so the
-    caller shuts it down)."""
+    caller shuts it down). With ``gpus_per_actor`` > 0 the cluster must hold
+    ``num_actors * gpus_per_actor`` GPUs, or Ray (if started here) is stopped again and a
+    ValueError says how many it has."""
     if ray.is_initialized():
+        _check_gpus(num_actors, gpus_per_actor)
         return False
     local = {} if address else {"num_cpus": max(num_actors, os.cpu_count() or 1)}
     try:
@@ -168,5 +175,21 @@ def connect(address: str | None, num_actors: int) -> bool:
         raise ValueError("Ray's local node did not start in time (this machine is busy): "
                          "start it first with `ray start --head`, then pass --ray-address auto"
                          ) from None
+    try:
+        _check_gpus(num_actors, gpus_per_actor)
+    except ValueError:
+        ray.shutdown()
+        raise
     return True
+
+
+def _check_gpus(num_actors: int, gpus_per_actor: float) -> None:
+    """Refuse up front what Ray would otherwise leave waiting: actors asking for more GPU
+    than the cluster has."""
+    if gpus_per_actor <= 0:
+        return
+    needed, held = num_actors * gpus_per_actor, ray.cluster_resources().get("GPU", 0.0)
+    if needed > held + 1e-9:
+        raise ValueError(f"{num_actors} actors with {gpus_per_actor:g} GPU each need "
+                         f"{needed:g} GPUs; the Ray cluster has {held:g}")
 

@@ -203,6 +203,7 @@ class Trainer:
         self._first_key = 0  # the number of the next self-play game (chunk key)
         self._actor_blocks = 0  # Ray actors' game-key blocks handed out (actors.py)
         self._actors = 0  # Ray actors of the current (or last) train() call
+        self._actor_gpus = 0.0  # and the share of a GPU each took
         self._weights_lag_bound = 0  # with Ray actors: the most a move's weights may trail
         self.actor_restarts = 0  # Ray actors replaced after they died, summed over calls
         self.weights_lag_max = 0  # the stalest move's weights, in learner steps (this session)
@@ -277,7 +278,7 @@ class Trainer:
     def train(self, max_wall_s: float | None = None,
               stop: Callable[[Trainer], bool] | None = None,
               log_every: int = 50, actors: int = 0,
-              ray_address: str | None = None) -> dict[str, Any]:
+              ray_address: str | None = None, actor_gpus: float = 0.0) -> dict[str, Any]:
         """Run until ``training_steps``, ``max_wall_s`` or ``stop(self)`` says so.
 
         ``max_wall_s`` counts this call's time, start-up excluded, and holds: a move, learner
@@ -292,6 +293,8 @@ class Trainer:
         ``actors`` > 0: self-play runs in that many Ray actors (``actors.py``), on the cluster
         at ``ray_address`` or on a local one started (and stopped) here, while this process
         learns; the pacing is the ``overlap`` pipeline's, whatever ``config.pipeline`` says.
+        ``actor_gpus`` > 0: each actor takes that share of a GPU and searches on it (e.g. 0.25:
+        four actors per GPU); 0, the default, keeps them on CPUs.
         """
         cfg = self.config
         if max_wall_s is not None and not (isinstance(max_wall_s, (int, float))
@@ -305,15 +308,23 @@ class Trainer:
                              "in this process)")
         if ray_address is not None and not actors:
             raise ValueError("ray_address goes with actors >= 1")
+        if (isinstance(actor_gpus, bool) or not isinstance(actor_gpus, (int, float))
+                or not 0 <= actor_gpus <= 1):
+            raise ValueError(f"actor_gpus = {actor_gpus!r}: give the share of a GPU each actor "
+                             "takes, in [0, 1]")
+        if actor_gpus and not actors:
+            raise ValueError("actor_gpus goes with actors >= 1")
         started_ray = False
         if actors:
             try:
                 from muzero_lite import actors as ray_actors
             except ImportError:
                 raise ValueError("actors need Ray: pip install -e '.[ray]'") from None
-            started_ray = ray_actors.connect(ray_address, actors)  # before our signal handlers
+            # before our signal handlers
+            started_ray = ray_actors.connect(ray_address, actors, actor_gpus)
             self._weights_lag_bound = ray_actors.weights_lag_bound(cfg, actors)
         self._actors = actors
+        self._actor_gpus = float(actor_gpus)
         try:
             self._lock.acquire()
             if _file_stamp(self.out / "checkpoint.pt") != self._stamp:
@@ -972,7 +983,7 @@ class _RayActors(_Actor):
         t._actor_weights_step = t.train_step
         self.pool = ActorPool(t._actors, t.config, t.game_info,
                               numpy_weights(t.network.state_dict()), t.train_step,
-                              t._actor_blocks)
+                              t._actor_blocks, t._actor_gpus)
         t._actor_blocks = self.pool.next_block  # saved by every checkpoint from now on
         self.pool.wait_ready()
         t.actor_ready_at = time.perf_counter()

@@ -194,9 +194,10 @@ class FakeTrainer:
         self.out = Path(out)
         self.train_step = 7
 
-    def train(self, max_wall_s=None, stop=None, actors=0, ray_address=None):
+    def train(self, max_wall_s=None, stop=None, actors=0, ray_address=None, actor_gpus=0.0):
         FakeTrainer.made[-1]["max_wall_s"] = max_wall_s
         FakeTrainer.made[-1]["actors"] = (actors, ray_address)
+        FakeTrainer.made[-1]["actor_gpus"] = actor_gpus
         if FakeTrainer.raise_in_train is not None:
             raise FakeTrainer.raise_in_train
         self.stopped_by = FakeTrainer.stopped_by
@@ -248,6 +249,14 @@ def test_actors_reach_train_and_ray_address_needs_them(fake_trainer, capsys):
     assert "--ray-address goes with --actors" in capsys.readouterr().err
     assert main(["train", "tictactoe", "--actors", "-1", "--no-progress"]) == 2
     assert "--actors -1" in capsys.readouterr().err
+    assert main(["train", "tictactoe", "--actors", "4", "--actor-gpus", "0.25",
+                 "--no-progress"]) == 0
+    assert fake_trainer.made[-1]["actor_gpus"] == 0.25
+    assert main(["train", "tictactoe", "--actor-gpus", "0.5", "--no-progress"]) == 2
+    assert "--actor-gpus goes with --actors" in capsys.readouterr().err
+    assert main(["train", "tictactoe", "--actors", "2", "--actor-gpus", "2",
+                 "--no-progress"]) == 2
+    assert "--actor-gpus 2: give the share of a GPU" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", [None, "tictactoe"])

@@ -174,3 +174,16 @@ def test_the_scaling_benchmark_measures_a_run_with_actors(cluster):
                                                "training_steps": 10**6}, "cpu")
     assert run["actors"] == 1 and run["env_steps_per_s"] > 0 and run["startup_s"] > 0
     assert run["counted_s"] > 1.0 and run["env_steps"] >= run["env_steps_per_s"]
+
+
+def test_actors_on_gpus_the_cluster_lacks_are_refused_before_anything_runs(cluster, tmp_path):
+    trainer = Trainer(preset("tictactoe", **TINY), tmp_path, progress=False)
+    with pytest.raises(ValueError, match="2 actors with 0.5 GPU each need 1 GPUs; the Ray "
+                                         "cluster has 0"):
+        trainer.train(actors=2, actor_gpus=0.5)
+    assert trainer.train_step == 0 and not (tmp_path / "metrics.jsonl").exists()
+    for bad, words in ((1.5, "actor_gpus = 1.5"), (True, "actor_gpus = True")):
+        with pytest.raises(ValueError, match=words):
+            trainer.train(actors=2, actor_gpus=bad)
+    with pytest.raises(ValueError, match="actor_gpus goes with actors"):
+        trainer.train(actor_gpus=0.5)

@@ -173,7 +173,7 @@ class TacticsReport:
                 "block_rate": round(self.blocks_made / max(self.block_positions, 1), 4)}
 
 
-def _winning_moves(game: ConnectFour, player: int) -> list[int]:
+def winning_moves(game: ConnectFour, player: int) -> list[int]:
     """Columns where `player` would complete four at once."""
     board = game.board
     heights = (board != -1).sum(axis=0)
@@ -190,12 +190,12 @@ def _winning_moves(game: ConnectFour, player: int) -> list[int]:
 def _saving_block(game: ConnectFour) -> int | None:
     """The column that stops the opponent's one immediate win, if there is exactly one such
     threat and blocking it does not hand the opponent a new one (on top of the block)."""
-    threats = _winning_moves(game, 1 - game.to_play())
+    threats = winning_moves(game, 1 - game.to_play())
     if len(threats) != 1:
         return None
     after = game.clone()
     after.step(threats[0])
-    return None if after.terminal() or _winning_moves(after, after.to_play()) else threats[0]
+    return None if after.terminal() or winning_moves(after, after.to_play()) else threats[0]
 
 
 def tactics_positions(count: int, seed: int = 0) -> tuple[list[ConnectFour], list[ConnectFour]]:
@@ -209,7 +209,7 @@ def tactics_positions(count: int, seed: int = 0) -> tuple[list[ConnectFour], lis
         game = ConnectFour()
         while not game.terminal():
             mover = game.to_play()
-            if _winning_moves(game, mover):
+            if winning_moves(game, mover):
                 if len(to_win) < count:
                     to_win.append(game.clone())
             elif len(to_block) < count and _saving_block(game) is not None:
@@ -221,6 +221,6 @@ def tactics_positions(count: int, seed: int = 0) -> tuple[list[ConnectFour], lis
 def tactics_check(agent: Callable[[Any], int], count: int = 200, seed: int = 0) -> TacticsReport:
     """Ask ``agent`` (game -> column) for a move in ``count`` positions of each kind."""
     to_win, to_block = tactics_positions(count, seed)
-    taken = sum(agent(game.clone()) in _winning_moves(game, game.to_play()) for game in to_win)
+    taken = sum(agent(game.clone()) in winning_moves(game, game.to_play()) for game in to_win)
     blocked = sum(agent(game.clone()) == _saving_block(game) for game in to_block)
     return TacticsReport(len(to_win), int(taken), len(to_block), int(blocked))

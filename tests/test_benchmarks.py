@@ -156,3 +156,16 @@ def test_connect4_strength_plays_every_depth_with_evaluate_agents_openings(tmp_p
     done = subprocess.run([sys.executable, "benchmarks/connect4_strength.py", "nowhere.pt"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 2 and "no checkpoint at nowhere.pt" in done.stderr
+
+
+def test_reward_head_check_reads_the_model_and_the_search_on_the_shipped_agent():
+    result = run_script("benchmarks/reward_head_check.py", "--positions", "6", "--tactics", "3")
+    assert result["benchmark"] == "reward_head_check" and result["positions"] == 6
+    assert 0 <= result["winning_move_has_the_top_reward"] <= 1
+    tactics = result["tactics"]
+    assert tactics["win_positions"] == tactics["block_positions"] == 3
+    assert 0 <= tactics["wins_taken"] <= 3 and 0 <= tactics["blocks_made"] <= 3
+    done = subprocess.run([sys.executable, "benchmarks/reward_head_check.py",
+                           "data/checkpoints/tictactoe.pt"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "plays tictactoe, not connect4" in done.stderr

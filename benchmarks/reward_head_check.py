@@ -1,14 +1,15 @@
 """Does a Connect Four agent's learned model see an immediate win? Print one JSON line.
 
-    python benchmarks/reward_head_check.py [CHECKPOINT] [--positions 200] [--tactics 100]
+    python benchmarks/reward_head_check.py [CHECKPOINT] [--positions 200] [--tactics 200]
 
 Inside the search, a win is seen only through the dynamics network's reward for the winning
 move (the game is not consulted). This asks the model directly: in ``--positions`` positions
 where the player to move can win at once (``alphabeta.tactics_positions``, seed 0), the
 predicted reward of every legal move, averaged over the winning moves and over the others,
 and how often a winning move gets the highest reward. Then the agent's own search, greedy,
-through ``alphabeta.tactics_check`` (``--tactics`` positions of each kind, seed 0): immediate
-wins taken, single threats blocked. CHECKPOINT defaults to ``data/checkpoints/connect4.pt``.
+through ``alphabeta.tactics_check`` (``--tactics`` positions of each kind, seed 0; 200 as in
+``evaluate_agent``): immediate wins taken, single threats blocked. CHECKPOINT defaults to
+``data/checkpoints/connect4.pt``.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="?", default=str(ROOT / "data/checkpoints/connect4.pt"))
     p.add_argument("--positions", type=whole_number_argument, default=200)
-    p.add_argument("--tactics", type=whole_number_argument, default=100)
+    p.add_argument("--tactics", type=whole_number_argument, default=200)
     args = p.parse_args()
     torch.set_num_threads(1)
     agent = load_agent(args.checkpoint)

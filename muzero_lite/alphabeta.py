@@ -201,20 +201,28 @@ def _saving_block(game: ConnectFour) -> int | None:
 def tactics_positions(count: int, seed: int = 0) -> tuple[list[ConnectFour], list[ConnectFour]]:
     """Positions from random games: ``count`` where the mover can win at once, and ``count``
     where the mover cannot, but the opponent threatens exactly one immediate win that a block
-    stops (a block that only lets the opponent win on top of it is no test of blocking)."""
+    stops (a block that only lets the opponent win on top of it is no test of blocking).
+
+    At most one position of each kind per game, drawn at random among the game's: random
+    players leave a threat standing for several moves, so one game holds a run of near-equal
+    positions (200 winning positions came from 43 games when every one was kept).
+    """
     rng = np.random.default_rng(seed)
     to_win: list[ConnectFour] = []
     to_block: list[ConnectFour] = []
     while len(to_win) < count or len(to_block) < count:
         game = ConnectFour()
+        wins_here: list[ConnectFour] = []
+        blocks_here: list[ConnectFour] = []
         while not game.terminal():
-            mover = game.to_play()
-            if winning_moves(game, mover):
-                if len(to_win) < count:
-                    to_win.append(game.clone())
-            elif len(to_block) < count and _saving_block(game) is not None:
-                to_block.append(game.clone())
+            if winning_moves(game, game.to_play()):
+                wins_here.append(game.clone())
+            elif _saving_block(game) is not None:
+                blocks_here.append(game.clone())
             game.step(int(rng.choice(game.legal_actions())))
+        for found, kept in ((wins_here, to_win), (blocks_here, to_block)):
+            if found and len(kept) < count:
+                kept.append(found[int(rng.integers(len(found)))])
     return to_win, to_block
 
 

@@ -336,7 +336,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         max_moves=42, num_envs=256, td_steps=42,
         replay_capacity=1_000_000, training_steps=100_000, batch_size=512,
         optimizer="sgd", learning_rate=0.1, lr_decay_steps=40_000,
-        # 1: 50 helped an Adam-trained MLP stand-in a bit; untried with SGD (preset_choices.md)
+        # 1: 50 helped an Adam MLP stand-in a bit; untried with SGD (data/preset_choices.md)
         reward_loss_weight=1.0,
         checkpoint_interval=2_000,
     ),

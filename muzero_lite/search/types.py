@@ -48,11 +48,11 @@ class SearchConfig:
         check_int("num_simulations", self.num_simulations, 1)
         check_float("discount", self.discount, 0.0, 1.0)
         check_float("exploration_fraction", self.exploration_fraction, 0.0, 1.0)
-        for name, low, strict in (("pb_c_init", 0.0, False), ("pb_c_base", 0.0, True),
-                                  ("dirichlet_alpha", 0.0, True)):
-            value = check_finite(name, getattr(self, name))
-            if value < low or (strict and value == low):
-                raise ValueError(f"{name} must be {'>' if strict else '>='} {low}, got {value}")
+        if check_finite("pb_c_init", self.pb_c_init) < 0.0:
+            raise ValueError(f"pb_c_init must be >= 0, got {self.pb_c_init}")
+        for name in ("pb_c_base", "dirichlet_alpha"):
+            if check_finite(name, getattr(self, name)) <= 0.0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if not isinstance(self.two_player, bool):
             raise TypeError(f"two_player must be a bool, got {type(self.two_player).__name__}")
         if self.value_bounds is not None:

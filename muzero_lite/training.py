@@ -51,7 +51,7 @@ from muzero_lite.inference import Autocast, SearchInference, resolve
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.planning import network_for
 from muzero_lite.reanalyze import reanalyze_batch
-from muzero_lite.replay import Batch, Chunk, ChunkStore, FrameStack, ReplayBuffer
+from muzero_lite.replay import Batch, Chunk, ChunkStore, FrameStack, ReplayBuffer, augment
 from muzero_lite.run_lock import RunLock
 from muzero_lite.selfplay import SelfPlay, make_game_vector
 from muzero_lite.selfplay_process import SelfPlayProcess, numpy_weights, split_threads
@@ -132,6 +132,7 @@ class Trainer:
         self.game_info = {"name": config.game, "observation_shape": list(probe.observation_shape),
                           "num_actions": probe.num_actions, "num_players": probe.num_players}
         self.network = network_for(config, probe.observation_shape, probe.num_actions)
+        self._symmetries = _symmetries(probe) if config.augment_symmetries else ()
         self._check_memory(probe)
         probe.close()
         self._make_folder()
@@ -574,6 +575,8 @@ class Trainer:
                                     two_player=self.game_info["num_players"] == 2,
                                     noise=cfg.reanalyze_noise)
             self.reanalyze_s += time.perf_counter() - started
+        if self._symmetries:  # after Reanalyze, which searches the positions as stored
+            batch = augment(batch, self._symmetries, self.rng)
         self.network.train()
         model = Autocast(self.network) if self._bf16 else self.network
         self.optimizer.zero_grad(set_to_none=True)
@@ -794,6 +797,16 @@ def _numpy_state_back(saved: dict[str, Any]) -> dict[str, Any]:
     return {"bit_generator": saved["bit_generator"],
             "state": {k: int(v) for k, v in saved["state"].items()},
             "has_uint32": saved["has_uint32"], "uinteger": saved["uinteger"]}
+
+
+def _symmetries(game: games.Game) -> tuple[games.Symmetry, ...]:
+    """The symmetries ``augment_symmetries`` trains through, or why this game has none."""
+    found = game.symmetries() if isinstance(game, games.BoardGame) else ()
+    if len(found) < 2:
+        raise ValueError(f"config field 'augment_symmetries' is on, but {game.name} has no "
+                         "board symmetries to train through (board games such as tictactoe "
+                         "and connect4 have); set augment_symmetries=false")
+    return found
 
 
 def _flushes_subnormals() -> bool:

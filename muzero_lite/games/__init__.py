@@ -17,7 +17,7 @@ from typing import Any
 # Importing atari.py is cheap: it loads ale-py (the emulator) only inside AtariGame(). Measured
 # here: `import muzero_lite.games` takes ~0.15 s, almost all of it gymnasium itself.
 from muzero_lite.games.atari import AtariGame
-from muzero_lite.games.base import BoardGame, Game, IllegalMoveError
+from muzero_lite.games.base import BoardGame, Game, IllegalMoveError, Symmetry
 from muzero_lite.games.connect4 import ConnectFour
 from muzero_lite.games.gym_env import GymGame
 from muzero_lite.games.tictactoe import TicTacToe
@@ -29,6 +29,7 @@ __all__ = [
     "Game",
     "GymGame",
     "IllegalMoveError",
+    "Symmetry",
     "TicTacToe",
     "make",
     "names",

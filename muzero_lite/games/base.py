@@ -21,6 +21,7 @@ from __future__ import annotations
 import operator
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -153,12 +154,25 @@ SYMBOLS = {EMPTY: ".", 0: "X", 1: "O"}
 LINE_DIRECTIONS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 
+@dataclass(frozen=True)
+class Symmetry:
+    """A rotation or mirror image of a board, as index arrays: cell ``i`` (row-major) of the
+    transformed board is cell ``cells[i]`` of the original, and action ``j`` played on the
+    transformed board is action ``actions[j]`` on the original. Training on the transformed
+    positions too (AlphaGo Zero: the 8 of the Go board) shows the network each position
+    in all its equivalent forms; ``replay.augment`` applies them to a batch."""
+
+    cells: np.ndarray  # int [rows * cols], a permutation
+    actions: np.ndarray  # int [num_actions], a permutation
+
+
 class BoardGame(Game):
     """Two players alternate placing stones on a rows x cols board; `line_length` in a row
     (horizontally, vertically or diagonally) wins. Player 0 (X) moves first.
 
     Subclasses set `rows`, `cols`, `line_length`, `num_actions`, `name`, and say where a move
-    puts its stone in `_cell_of`.
+    puts its stone in `_cell_of` (and which rotations and mirror images keep the rules, in
+    `symmetries`).
 
     Rewards: +1 to the player whose move completes a line, 0 for every other move (a draw
     included). Because the winning move ends the game, the loser never gets a -1; the search
@@ -203,6 +217,12 @@ class BoardGame(Game):
     @abstractmethod
     def _cell_of(self, action: int) -> tuple[int, int]:
         """The (row, col) where a legal `action` puts its stone."""
+
+    @classmethod
+    def symmetries(cls) -> tuple[Symmetry, ...]:
+        """The board's symmetries that map every game to a game with the same outcome,
+        the identity first. None but the identity here; subclasses say which they have."""
+        return (Symmetry(np.arange(cls.rows * cls.cols), np.arange(cls.num_actions)),)
 
     def to_play(self) -> int:
         return self._player

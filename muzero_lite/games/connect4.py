@@ -9,7 +9,9 @@ Turns, win detection, observation planes and rendering are shared with tic-tac-t
 
 from __future__ import annotations
 
-from muzero_lite.games.base import EMPTY, BoardGame
+import numpy as np
+
+from muzero_lite.games.base import EMPTY, BoardGame, Symmetry
 
 
 class ConnectFour(BoardGame):
@@ -26,6 +28,14 @@ class ConnectFour(BoardGame):
         if self._winner is not None:
             return []
         return [int(col) for col in (self._board[0] == EMPTY).nonzero()[0]]
+
+    @classmethod
+    def symmetries(cls) -> tuple[Symmetry, ...]:
+        """The identity and the mirror image left to right (stones fall down, so no turn or
+        upside-down flip keeps the rules); the mirror reverses the columns, the actions."""
+        grid = np.arange(cls.rows * cls.cols).reshape(cls.rows, cls.cols)
+        columns = np.arange(cls.cols)
+        return (Symmetry(grid.ravel(), columns), Symmetry(grid[:, ::-1].ravel(), columns[::-1]))
 
     def _cell_of(self, action: int) -> tuple[int, int]:
         """The lowest empty row of column `action` (legal, so one exists)."""

@@ -13,7 +13,9 @@ rendering) is shared with Connect Four in `base.BoardGame`.
 
 from __future__ import annotations
 
-from muzero_lite.games.base import EMPTY, BoardGame
+import numpy as np
+
+from muzero_lite.games.base import EMPTY, BoardGame, Symmetry
 
 
 class TicTacToe(BoardGame):
@@ -29,6 +31,18 @@ class TicTacToe(BoardGame):
         if self._winner is not None:
             return []
         return [int(cell) for cell in (self._board.ravel() == EMPTY).nonzero()[0]]
+
+    @classmethod
+    def symmetries(cls) -> tuple[Symmetry, ...]:
+        """The 8 symmetries of the square: 4 rotations, each also mirrored. An action is the
+        cell it fills, so actions move exactly as cells do."""
+        grid = np.arange(9).reshape(3, 3)
+        found = []
+        for board in (grid, grid.T):  # .T: the mirror image in the main diagonal
+            for quarter_turns in range(4):
+                cells = np.rot90(board, quarter_turns).ravel()
+                found.append(Symmetry(cells, cells))
+        return tuple(found)
 
     def _cell_of(self, action: int) -> tuple[int, int]:
         return divmod(action, self.cols)

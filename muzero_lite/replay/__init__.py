@@ -7,8 +7,10 @@
     sum_tree.py    ``SumTree``: priority sampling in O(log N)
     buffer.py      ``ReplayBuffer``: steps stored once as columns, games added in chunks
     store.py       ``ChunkStore``: each chunk written to disk once; a run resumes from them
+    augment.py     ``augment``: a batch seen through random symmetries of the board
 """
 
+from muzero_lite.replay.augment import augment
 from muzero_lite.replay.batch import Batch
 from muzero_lite.replay.buffer import Chunk, FrameStack, ReplayBuffer
 from muzero_lite.replay.store import ChunkStore
@@ -32,6 +34,7 @@ __all__ = [
     "SumTree",
     "Targets",
     "Trajectory",
+    "augment",
     "batch_targets",
     "make_targets",
     "n_step_value",

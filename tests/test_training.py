@@ -163,6 +163,20 @@ def test_evaluate_reports(tiny_run):
     assert "perfect-play check" in format_report(report)
 
 
+def test_load_agent_zeroes_subnormal_weights(tiny_run, tmp_path):
+    """Weights below float32's normal range (1.2e-38) are set to 0 on loading, where they
+    would slow the CPU's arithmetic; normal weights, however small, are kept exactly."""
+    out, _, _ = tiny_run
+    state = load_checkpoint(out / "checkpoint.pt")
+    weight = state["network"]["policy_head.weight"]
+    weight[0, 0], weight[0, 1], weight[0, 2] = 1e-40, -3e-39, 2e-38  # two subnormal, one not
+    save_checkpoint(tmp_path / "checkpoint.pt", state)
+    loaded = load_agent(tmp_path / "checkpoint.pt").network.policy_head.weight
+    assert loaded[0, 0] == 0.0 and loaded[0, 1] == 0.0
+    assert loaded[0, 2] == weight[0, 2] != 0.0
+    assert torch.equal(loaded[1:], weight[1:])
+
+
 def test_one_player_evaluation_and_training(tmp_path):
     config = preset("cartpole", **{**TINY, "training_steps": 4, "max_moves": 20})
     trainer = Trainer(config, tmp_path, progress=False)

@@ -104,3 +104,34 @@ def test_a_game_without_symmetries_refuses_the_field(tmp_path) -> None:
     with pytest.raises(ValueError, match="'augment_symmetries' is on, but gym:CartPole-v1 has"):
         Trainer(preset("cartpole", augment_symmetries=True), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+def test_the_trainer_turns_every_batch_when_on(monkeypatch, tmp_path) -> None:
+    """With augment_symmetries on, each learner step's batch goes through ``augment`` with
+    the game's 8 symmetries, and the loss sees what it returns; off, it is never called."""
+    from muzero_lite import training
+
+    turned, seen_by_loss = [], []
+    real_augment, real_loss = training.augment, training.unrolled_loss
+
+    def spy_augment(batch, symmetries, rng):
+        turned.append((len(symmetries), real_augment(batch, symmetries, rng)))
+        return turned[-1][1]
+
+    def spy_loss(network, batch, **kwargs):
+        seen_by_loss.append(batch)
+        return real_loss(network, batch, **kwargs)
+
+    monkeypatch.setattr(training, "augment", spy_augment)
+    monkeypatch.setattr(training, "unrolled_loss", spy_loss)
+    tiny = dict(num_simulations=4, num_envs=4, batch_size=16, training_steps=3,
+                replay_capacity=2_000, hidden_size=16, latent_size=8)
+    Trainer(preset("tictactoe", **tiny), tmp_path / "on", progress=False).train()
+    assert [count for count, _ in turned] == [8, 8, 8] and len(seen_by_loss) == 3
+    for (_, batch), used in zip(turned, seen_by_loss, strict=True):
+        np.testing.assert_array_equal(used.observations.numpy(), batch.observations)
+        np.testing.assert_array_equal(used.actions.numpy(), batch.actions)
+    turned.clear()
+    Trainer(preset("tictactoe", **tiny, augment_symmetries=False), tmp_path / "off",
+            progress=False).train()
+    assert turned == []

@@ -154,7 +154,7 @@ SYMBOLS = {EMPTY: ".", 0: "X", 1: "O"}
 LINE_DIRECTIONS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: == on arrays has no single truth value
 class Symmetry:
     """A rotation or mirror image of a board, as index arrays: cell ``i`` (row-major) of the
     transformed board is cell ``cells[i]`` of the original, and action ``j`` played on the

@@ -303,8 +303,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         replay_capacity=20_000,
         # Uniform replay: alpha = beta = 1 (paper Atari) shrank the step 5x for no better play.
         priority_alpha=0.0, priority_beta=0.0,
-        # Each batch row turned or mirrored at random (AlphaGo Zero): perfect play after 3,700-
-        # 6,000 learner steps instead of 8,900-17,500 (seeds 0-3, data/preset_choices.md).
+        # Each batch row turned or mirrored at random (AlphaGo Zero): perfect play after 4,500-
+        # 7,000 learner steps, not 9,500-17,500 (seeds 0-2, data/preset_choices.md).
         augment_symmetries=True,
         # The run stops at perfect play or the wall-clock limit, about 10,000 steps in 600 s.
         training_steps=20_000, batch_size=128,  # paper: 1e6 x 2048

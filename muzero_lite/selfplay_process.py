@@ -143,6 +143,10 @@ class SelfPlayWorker:
                                                            cfg.precision))
 
     def play(self, progress: float, weights: dict[str, np.ndarray] | None = None) -> Move:
+        # Subnormal floats flushed to zero, as Trainer.train does for the search in its own
+        # thread: the same numbers, and no slow path on weights decayed below 1e-38. Set on
+        # every move because a Ray actor need not run each call in the same thread.
+        torch.set_flush_denormal(True)
         if weights is not None:
             _load(self.network, weights)
         chunks, ended = self.selfplay.step(progress)

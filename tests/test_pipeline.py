@@ -15,8 +15,13 @@ from muzero_lite.config import preset
 from muzero_lite.inference import Autocast, SearchInference, resolve
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.networks import MLPNetwork
-from muzero_lite.selfplay_process import SelfPlayProcess, numpy_weights, split_threads
-from muzero_lite.training import Trainer, read_metrics
+from muzero_lite.selfplay_process import (
+    SelfPlayProcess,
+    SelfPlayWorker,
+    numpy_weights,
+    split_threads,
+)
+from muzero_lite.training import Trainer, _flushes_subnormals, read_metrics
 
 TINY = dict(num_simulations=4, num_envs=4, batch_size=16, hidden_size=16, latent_size=8,
             training_steps=60, checkpoint_interval=20, lr_decay_steps=60, train_ratio=0.5,
@@ -355,3 +360,23 @@ def test_captured_graphs_give_the_eager_search(name):
         c = run_search(network, observations, legal, settings, inference=eager)
         d = run_search(network, observations, legal, settings, inference=graph)
         torch.testing.assert_close(c.root_value, d.root_value, atol=1e-3, rtol=1e-3)
+
+
+def test_the_selfplay_worker_flushes_subnormal_floats():
+    """The child (and each Ray actor) plays with subnormal floats flushed to zero, as the
+    serial loop's search does inside Trainer.train: the same numbers either way."""
+    config = preset("tictactoe", num_envs=2, num_simulations=2, hidden_size=8, latent_size=4)
+    network = network_for(config, (3, 3, 3), 9)
+    was, threads = _flushes_subnormals(), torch.get_num_threads()
+    torch.set_flush_denormal(False)
+    worker = SelfPlayWorker(config.to_dict(), (3, 3, 3), 9, numpy_weights(network.state_dict()),
+                            torch.Generator().get_state().numpy(), seed=0, first_key=0,
+                            device="cpu", threads=1)
+    try:
+        assert not _flushes_subnormals()
+        worker.play(0.0)
+        assert _flushes_subnormals()
+    finally:
+        worker.close()
+        torch.set_flush_denormal(was)  # this thread's mode, as the other tests expect it
+        torch.set_num_threads(threads)

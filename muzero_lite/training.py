@@ -132,9 +132,9 @@ class Trainer:
         self.game_info = {"name": config.game, "observation_shape": list(probe.observation_shape),
                           "num_actions": probe.num_actions, "num_players": probe.num_players}
         self.network = network_for(config, probe.observation_shape, probe.num_actions)
-        self._symmetries = _symmetries(probe) if config.augment_symmetries else ()
         self._check_memory(probe)
         probe.close()
+        self._symmetries = _symmetries(probe) if config.augment_symmetries else ()
         self._make_folder()
         # The folder is locked while this Trainer changes it: now (resume cuts the metrics and
         # removes stale replay files) and during train().

@@ -11,14 +11,15 @@ For each, one batch (B = ``--batch``, K = ``--unroll``, n = ``--td``) is timed t
 same run, on the same positions:
 
 * fast: ``ReplayBuffer.sample`` (sum-tree draw, targets over the [B, K+1] grid, stacks by
-  index arithmetic), writing Atari stacks into one reused array as the trainer does (also
-  timed into fresh memory each time);
+  index arithmetic, the rows split over numba's threads: ``stacking_threads``, all cores
+  unless ``--threads`` says fewer), writing Atari stacks into one reused array as the trainer
+  does (also timed into fresh memory each time);
 * reference: what the replay did before the column rebuild, kept readable in chapter 05:
   positions drawn with ``rng.choice`` over all N priorities, then per position one
   ``make_targets`` call on its game's ``Trajectory`` and its observation built one by one.
 
-A plain copy of one batch's observations is timed too: the memory-bandwidth floor that no
-sampler of materialised Atari stacks (75 MB at B = 256) can go under.
+A plain copy of one batch's observations (``np.copyto``, one thread) is timed too: what one
+core's memory bandwidth allows for a batch of materialised Atari stacks (75 MB at B = 256).
 
 Bytes per position count every column, the priority and the sum tree; for Atari they are
 also given as a multiple of one preprocessed frame (27,648 bytes).
@@ -35,6 +36,7 @@ import json
 import sys
 import time
 
+import numba
 import numpy as np
 
 from muzero_lite.games.atari import action_plane_value
@@ -179,11 +181,15 @@ def main() -> None:
     p.add_argument("--unroll", type=int, default=5)
     p.add_argument("--td", type=int, default=10)
     p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--threads", type=int, default=None,
+                   help="numba threads for the stacking (default: all cores)")
     args = p.parse_args()
+    if args.threads is not None:
+        numba.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     line = {"benchmark": "replay_throughput", "positions": args.positions,
             "batch_size": args.batch, "num_unroll_steps": args.unroll, "td_steps": args.td,
-            "repeats": args.repeats}
+            "repeats": args.repeats, "stacking_threads": numba.get_num_threads()}
     line["cartpole"] = measure("cartpole", (4,), np.float32, 2, None, args, rng)
     line["atari"] = measure("atari", (3, 96, 96), np.uint8, 6, 8, args, rng)
     print(json.dumps(line))

@@ -4,26 +4,32 @@
 slot); this kernel writes each frame and plane straight into the output, with no temporary
 arrays, which matters for Atari: a batch of 256 stacks is 75 MB, and memory bandwidth, not
 arithmetic, sets its cost. ``tests/test_replay_columns.py`` checks that the two agree.
+
+The batch rows are split over numba's threads (``prange``; ``numba.set_num_threads`` caps
+them, all cores by default): one core of this 2-core machine copies about 5 GB/s, so a second
+core nearly halves the time (``benchmarks/replay_throughput.py`` times it).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def stack_frames(frames: np.ndarray, prev: np.ndarray, actions: np.ndarray,
                  planes: np.ndarray, steps: np.ndarray, out: np.ndarray) -> None:
     """``out[b, slot]`` = the frame ``history - 1 - slot`` steps before ``steps[b]`` (flat,
     ``C*H*W`` bytes), then a plane of the action that led to it (``planes[a + 1]``; 0 for a
     game's first frame), walking back through ``prev``; zeros before the game's start.
 
-    ``frames`` is ``[N, C*H*W]``, ``out`` is ``[B, history, (C+1)*H*W]``, both uint8."""
+    ``frames`` is ``[N, C*H*W]``, ``out`` is ``[B, history, (C+1)*H*W]``, both uint8.
+    Each row is written by one thread and reads only shared inputs, so the result does not
+    depend on how the rows are split."""
     capacity, frame_size = frames.shape
     plane_size = out.shape[2] - frame_size
     history = out.shape[1]
-    for b in range(steps.shape[0]):
+    for b in prange(steps.shape[0]):
         here = steps[b]
         for slot in range(history - 1, -1, -1):
             row = out[b, slot]

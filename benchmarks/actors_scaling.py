@@ -7,7 +7,8 @@ For each game and actor count, one ``Trainer.train`` runs until the learner has 
 for ``--seconds`` (the actors' start-up is reported apart, ``startup_s``; before the replay
 holds a batch, nothing paces the actors), and the rates are counted over the last three
 quarters of that window, when the ratio holds.
-Actors run on the CPU, one core each; the learner on ``--device``. The ratio of learner steps
+Actors run on the CPU, one core each (with ``--actor-gpus F``, each also takes a share F of
+the GPU and searches there); the learner on ``--device``. The ratio of learner steps
 to env steps is the preset's (``train_ratio``) unless ``--set train_ratio=...``: the learner
 paces the actors, so where it cannot keep up, more actors wait rather than play more.
 
@@ -46,7 +47,8 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def measure(game: str, actors: int, seconds: float, overrides: dict, device: str) -> dict:
+def measure(game: str, actors: int, seconds: float, overrides: dict, device: str,
+            actor_gpus: float = 0.0) -> dict:
     config = preset(game, **overrides)
     with tempfile.TemporaryDirectory() as folder:
         trainer = Trainer(config, Path(folder) / "run", device=device, progress=False)
@@ -73,7 +75,7 @@ def measure(game: str, actors: int, seconds: float, overrides: dict, device: str
 
         trainer.actor_ready_at = None
         trainer.train(max_wall_s=seconds + 300, stop=window_over, actors=actors,
-                      log_every=10**9)
+                      actor_gpus=actor_gpus if actors else 0.0, log_every=10**9)
         ready = trainer.actor_ready_at if actors else began
         since = learning_since()
         if since is None:
@@ -100,10 +102,17 @@ def main() -> int:
     p.add_argument("--full", action="store_true",
                    help="the presets' own networks and batch sizes (a GPU machine)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--actor-gpus", type=float, default=0.0,
+                   help="share of a GPU each actor searches on (0: the actors use the CPU)")
     p.add_argument("--set", dest="overrides", action="append", default=[])
+    p.add_argument("--out", type=Path, default=None,
+                   help="also write the JSON here after every run (a run cut short by a "
+                        "timeout keeps the runs it finished)")
     args = p.parse_args()
     if any(n < 0 for n in args.actors):
         p.error("--actors: whole numbers >= 0")
+    if not 0 <= args.actor_gpus <= 1:
+        p.error("--actor-gpus: a share of one GPU, between 0 and 1")
     try:
         import ray
     except ImportError:
@@ -114,6 +123,13 @@ def main() -> int:
     ray.init(num_cpus=max(cores, *args.actors), include_dashboard=False, log_to_driver=False,
              configure_logging=False)
     results = {}
+
+    def line() -> str:
+        return json.dumps({"benchmark": "actors_scaling", "device": args.device,
+                           "machine": f"{platform.machine()}, {cores} cores",
+                           "seconds": args.seconds, "full": args.full,
+                           "actor_gpus": args.actor_gpus, "games": results})
+
     try:
         for game in args.games:
             overrides = {**({} if args.full else SMALL.get(game, {})),
@@ -121,10 +137,13 @@ def main() -> int:
             results[game] = {"overrides": overrides, "runs": []}
             for n in args.actors:
                 log(f"{game}: {n} actors ...")
-                run = measure(game, n, args.seconds, overrides, args.device)
+                run = measure(game, n, args.seconds, overrides, args.device,
+                              args.actor_gpus)
                 log(f"  {run['env_steps_per_s']} env steps/s, "
                     f"{run['learner_steps_per_s']} learner steps/s")
                 results[game]["runs"].append(run)
+                if args.out is not None:
+                    args.out.write_text(line() + "\n")
             by_count = {r["actors"]: r for r in results[game]["runs"]}
             if 1 in by_count and max(by_count) > 1:
                 most = max(by_count)
@@ -132,9 +151,9 @@ def main() -> int:
                     by_count[most]["env_steps_per_s"] / by_count[1]["env_steps_per_s"], 2)
     finally:
         ray.shutdown()
-    print(json.dumps({"benchmark": "actors_scaling", "device": args.device,
-                      "machine": f"{platform.machine()}, {cores} cores",
-                      "seconds": args.seconds, "full": args.full, "games": results}))
+    print(line())
+    if args.out is not None:
+        args.out.write_text(line() + "\n")
     return 0
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Issue 16's numbers on the GPU machine (16 cores, one GPU), one run of at most ~9 minutes:
+#   0. (issue 10) benchmarks/replay_throughput.py: the Atari frame stacking on 16 cores' threads;
 #   1. tests/test_ray.py on a local Ray cluster;
 #   2. benchmarks/actors_scaling.py, learner on the GPU, 0, 1, 2, 4 and 8 actors on the CPU
 #      (one core each), for connect4 and atari:Pong with its small networks (a move in a
@@ -32,10 +33,16 @@ if [ "${1:-}" = "--tiny" ]; then DEVICE=cpu SECONDS_PER_RUN=3 ACTORS=(0 1 2); fi
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || echo "no nvidia-smi: a CPU run" > "$OUT/nvidia-smi.txt"
 echo "cores: $(nproc); ray: $($PY -c 'import ray; print(ray.__version__, ray.__file__)' 2>&1)"
 
-timeout 110 $PY -m pytest -q -p no:cacheprovider tests/test_ray.py > "$OUT/tests_ray.txt" 2>&1
+POSITIONS=100000
+if [ "$DEVICE" = cpu ]; then POSITIONS=20000; fi
+timeout 45 $PY benchmarks/replay_throughput.py --positions $POSITIONS \
+  > "$OUT/replay_throughput.json" 2> "$OUT/replay_throughput.log"
+echo "replay_throughput: exit $?"; cat "$OUT/replay_throughput.json"
+
+timeout 90 $PY -m pytest -q -p no:cacheprovider tests/test_ray.py > "$OUT/tests_ray.txt" 2>&1
 echo "tests: exit $? (tail of $OUT/tests_ray.txt:)"; tail -n 3 "$OUT/tests_ray.txt"
 
-declare -A LIMIT=([connect4]=130 [atari:Pong]=150)
+declare -A LIMIT=([connect4]=120 [atari:Pong]=140)
 for game in connect4 atari:Pong; do
   name=${game/:/_}
   timeout "${LIMIT[$game]}" $PY benchmarks/actors_scaling.py --games "$game" \
@@ -45,7 +52,7 @@ for game in connect4 atari:Pong; do
 done
 
 if [ "$DEVICE" = cuda ]; then
-  timeout 150 $PY benchmarks/actors_scaling.py --games connect4 --full --actor-gpus 0.1 \
+  timeout 130 $PY benchmarks/actors_scaling.py --games connect4 --full --actor-gpus 0.1 \
     --actors "${ACTORS[@]}" --seconds "$SECONDS_PER_RUN" --device cuda --set train_ratio=0.02 \
     --out "$OUT/actors_scaling_connect4_full.json" 2> "$OUT/actors_scaling_connect4_full.log" \
     > /dev/null

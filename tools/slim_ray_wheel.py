@@ -1,8 +1,8 @@
 """Write a copy of a Ray wheel without the parts ``--actors`` never loads, to fit a 64 MiB upload.
 
-The GPU machine has no package index, and what travels to it is capped at 64 MiB. Ray's
-smallest wheel for its Python (3.12) is 79 MB, 32 MB of which is Java (``ray/jars``); the rest of
-what goes is Ray's own libraries (RLlib, Tune, Train, Serve, Data, LLM), which the project's
+The GPU machine has no package index, and what travels to it is capped at 64 MiB. Ray 2.60's
+wheel for its Python (3.12) is 79 MB, 32 MB of which is Java (``ray/jars``); the rest of what
+goes is Ray's own libraries (RLlib, Tune, Train, Serve, Data, LLM), which the project's
 actors (``muzero_lite/actors.py``: ``ray.init``, remote actors, ``ray.put``/``get``/``wait``/
 ``kill``) and ``ray start`` do not import. The core (``_raylet.so``, the raylet and GCS
 binaries, the dashboard agent's Python that the raylet starts) stays whole.

@@ -2,6 +2,7 @@
 
     python -m muzero_lite train tictactoe --out runs/ttt [--set num_simulations=50 ...]
     python -m muzero_lite train --resume --out runs/ttt
+    python -m muzero_lite train --init-from data/checkpoints/connect4.pt --out runs/c4_more
     python -m muzero_lite train atari:Pong --out runs/pong --max-wall-s 120
     python -m muzero_lite train gym:Acrobot-v1          # the cartpole preset on Acrobot
     python -m muzero_lite train connect4 --actors 4     # self-play in 4 Ray actors
@@ -143,6 +144,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--drop-replay", action="store_true",
                    help="with --resume: start the replay afresh (its files are damaged or "
                         "lost); weights, optimizer and counters are kept")
+    t.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                   help="start a new run from the weights in CHECKPOINT (a published agent, "
+                        "or a run folder's checkpoint.pt): its config (change it with --set, "
+                        "network sizes kept) and counters, a fresh optimizer and replay")
     t.add_argument("--max-wall-s", type=_seconds, default=None, metavar="S",
                    help="stop after S seconds of training (a checkpoint is saved)")
     t.add_argument("--actors", type=int, default=0, metavar="N",
@@ -297,6 +302,15 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError("--resume continues with the saved config; drop --quick")
     elif args.drop_replay:
         raise ValueError("--drop-replay goes with --resume")
+    if args.init_from is not None:
+        if args.resume:
+            raise ValueError("--init-from starts a new run; --resume continues one: pick one")
+        if name is not None:
+            raise ValueError("--init-from trains on with the config saved beside the weights; "
+                             f"drop '{name}' (change settings with --set)")
+        if args.quick:
+            raise ValueError("--quick shrinks the network, which the saved weights would not "
+                             "fit; drop --quick (and shorten the run with --max-wall-s)")
     if args.actors < 0:
         raise ValueError(f"--actors {args.actors}: give a whole number >= 0")
     if args.ray_address is not None and not args.actors:
@@ -327,6 +341,16 @@ def _train(args: argparse.Namespace) -> int:
                 raise ValueError(f"{out} holds a {game} run, not {wanted}; drop the name to "
                                  f"resume it ({PROG} train --resume --out {out})")
         config = None
+    elif args.init_from is not None:
+        from muzero_lite.checkpoint import load_checkpoint
+        from muzero_lite.config import MuZeroConfig
+
+        saved = load_checkpoint(args.init_from)
+        config = MuZeroConfig.from_dict(saved["config"]).replace(**overrides)
+        out = Path(args.out or f"runs/{_folder_name(config.game)}")
+        if (out / "checkpoint.pt").exists():
+            raise ValueError(f"{out} already holds a run: pass another --out")
+        game, players = config.game, int(saved["game"]["num_players"])
     else:
         if name is None:
             raise ValueError("train needs a preset (tictactoe, cartpole, connect4, atari) or a "
@@ -341,11 +365,12 @@ def _train(args: argparse.Namespace) -> int:
 
     from muzero_lite.training import Trainer
 
-    if config is not None and preset_for(name) != name:
+    if config is not None and name is not None and preset_for(name) != name:
         print(f"settings: the {preset_for(name)} preset, playing {config.game}", flush=True)
     args.run_folder = out  # for the message if a second Ctrl-C escapes
     trainer = Trainer(config, out, resume=args.resume, device=args.device,
-                      progress=not args.no_progress, drop_replay=args.drop_replay)
+                      progress=not args.no_progress, drop_replay=args.drop_replay,
+                      init_from=args.init_from)
     stop = None
     if args.until_perfect:
         from muzero_lite.evaluate import perfect_play_stop

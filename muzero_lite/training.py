@@ -21,6 +21,11 @@ checkpoint records how many replay files it covers. ``resume=True`` reads those 
 checkpoint exactly), ends the games that were still running as cut off, and gives every
 position its first priority ``|nu - z|`` again: learned priorities are not saved, since that
 would make each checkpoint as big as the buffer.
+
+``init_from=CHECKPOINT`` starts a new run from the weights of another one (a published agent,
+or the checkpoint of a run whose folder is lost): its config unless one is given, its
+network's weights, its counters (so the learning-rate schedule and the totals go on from
+them); a fresh optimizer, fresh random numbers and an empty replay that self-play refills.
 """
 
 from __future__ import annotations
@@ -98,7 +103,7 @@ class Trainer:
 
     def __init__(self, config: MuZeroConfig | None, out_dir: str | Path, resume: bool = False,
                  device: str | torch.device = "cpu", progress: bool = True,
-                 drop_replay: bool = False):
+                 drop_replay: bool = False, init_from: str | Path | None = None):
         # Everything a user typed is checked before the folder is touched, so a corrected
         # retry is never refused with "already holds a run".
         self.out = Path(out_dir)
@@ -108,6 +113,14 @@ class Trainer:
         self.actor_ready_at: float | None = None  # "process": when the child was ready
         self._check_folder()
         checkpoint = self.out / "checkpoint.pt"
+        start: dict[str, Any] | None = None  # the checkpoint a new run starts from
+        if init_from is not None:
+            if resume:
+                raise ValueError("init_from starts a new run from another run's weights; "
+                                 "it does not go with resume")
+            start = load_checkpoint(init_from, device=self.device)
+            if config is None:
+                config = MuZeroConfig.from_dict(start["config"])
         if resume:
             if not checkpoint.is_file():
                 raise ValueError(f"{self.out} holds no checkpoint.pt, so there is nothing to "
@@ -132,6 +145,8 @@ class Trainer:
         self.game_info = {"name": config.game, "observation_shape": list(probe.observation_shape),
                           "num_actions": probe.num_actions, "num_players": probe.num_players}
         self.network = network_for(config, probe.observation_shape, probe.num_actions)
+        if start is not None:
+            _check_start(start, init_from, self.game_info, self.network)
         self._check_memory(probe)
         probe.close()
         self._symmetries = _symmetries(probe) if config.augment_symmetries else ()
@@ -141,7 +156,7 @@ class Trainer:
         self._lock = RunLock(self.out)
         self._lock.acquire()
         try:
-            self._build(config, state if resume else None, drop_replay)
+            self._build(config, state if resume else None, drop_replay, start, init_from)
         finally:
             self._lock.release()
 
@@ -185,8 +200,9 @@ class Trainer:
                       f"a search of {cfg.num_simulations:,} simulations for {roots:,} roots",
                       "num_simulations or num_envs")
 
-    def _build(self, config: MuZeroConfig, state: dict[str, Any] | None,
-               drop_replay: bool) -> None:
+    def _build(self, config: MuZeroConfig, state: dict[str, Any] | None, drop_replay: bool,
+               start: dict[str, Any] | None = None, init_from: str | Path | None = None
+               ) -> None:
         self.network.to(self.device)
         self.optimizer = _optimizer(config, self.network)
         self.train_step = 0
@@ -212,8 +228,11 @@ class Trainer:
         self._save_s = 0.0  # how long the last checkpoint took: reserved at the clock's end
         self._first_loss: float | None = None  # for the one-time "loss grew 100x" warning
         self._loss_warned = False
+        self.started_from: str | None = None  # init_from: which weights, at which step
         if state is not None:
             self._restore(state)
+        elif start is not None:
+            self._start_from(start, init_from)
         # "overlap" and "process": self-play has its own copy of the network (refreshed
         # every weight_sync_interval learner steps) and its own random numbers.
         self.actor_network, self.actor_generator = self.network, self.generator
@@ -702,7 +721,8 @@ class Trainer:
                          "replay_files": self._replay_files,
                          "next_game_key": (self._first_key if self.selfplay is None
                                            else self.selfplay.next_key),
-                         "actor_blocks": self._actor_blocks},
+                         "actor_blocks": self._actor_blocks,
+                         "started_from": self.started_from or ""},
             "rng": {"torch": torch.get_rng_state(), "search": self.generator.get_state(),
                     # A batch sampled ahead is sampled again after a resume.
                     "numpy": _numpy_state(self.rng, self._rng_before_prefetch),
@@ -736,11 +756,23 @@ class Trainer:
         self._replay_files = counters.get("replay_files", 0)
         self._first_key = counters.get("next_game_key", 0)
         self._actor_blocks = counters.get("actor_blocks", 0)
+        self.started_from = counters.get("started_from") or None
         self.recent_returns.extend(counters["recent_returns"])
         torch.set_rng_state(state["rng"]["torch"])
         self.generator.set_state(state["rng"]["search"])
         self.rng.bit_generator.state = _numpy_state_back(state["rng"]["numpy"])
         _cut_metrics(self.out / "metrics.jsonl", self.train_step)
+
+    def _start_from(self, start: dict[str, Any], path: str | Path | None) -> None:
+        """A new run from another run's weights and counters (``init_from``, module
+        docstring); the optimizer, random numbers and replay stay as a new run has them."""
+        self.network.load_state_dict(start["network"])  # fits: _check_start said so
+        counters = start.get("counters", {})
+        self.train_step = int(counters.get("train_step", 0))
+        self.env_steps = int(counters.get("env_steps", 0))
+        self.episodes = int(counters.get("episodes", 0))
+        self.wall_s = float(counters.get("wall_s", 0.0))
+        self.started_from = f"{path} at learner step {self.train_step}"
 
     def _restore_replay(self) -> None:
         """The replay files the checkpoint covers, read back in order (module docstring)."""
@@ -762,6 +794,26 @@ class Trainer:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+def _check_start(start: dict[str, Any], path: str | Path | None, game_info: dict[str, Any],
+                 network: torch.nn.Module) -> None:
+    """The weights ``init_from`` names must be of the same game and fit the network the
+    config describes: refused before the run folder is touched, naming what differs."""
+    saved = start["game"]
+    for key in ("name", "observation_shape", "num_actions"):
+        if list(np.atleast_1d(saved.get(key))) != list(np.atleast_1d(game_info[key])):
+            raise ValueError(f"{path} holds an agent of {saved.get('name')} "
+                             f"({key} {saved.get(key)}), but this run plays "
+                             f"{game_info['name']} ({key} {game_info[key]})")
+    try:
+        copy.deepcopy(network).load_state_dict(start["network"])
+    except (RuntimeError, KeyError) as error:
+        first = str(error).strip().splitlines()[0]
+        raise ValueError(f"{path}: its weights do not fit the network this config describes "
+                         f"({first}); keep the network settings it was trained with "
+                         "(network, channels, num_blocks, hidden_size, latent_size, ...)"
+                         ) from None
+
 
 def _cut_metrics(path: Path, train_step: int) -> None:
     """Drop the metrics lines logged after the checkpoint a run resumes from."""

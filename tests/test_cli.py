@@ -188,9 +188,10 @@ class FakeTrainer:
     raise_in_train: BaseException | None = None
 
     def __init__(self, config, out, resume=False, device="cpu", progress=True,
-                 drop_replay=False):
+                 drop_replay=False, init_from=None):
         FakeTrainer.made.append({"config": config, "out": Path(out), "resume": resume,
-                                 "device": device, "drop_replay": drop_replay})
+                                 "device": device, "drop_replay": drop_replay,
+                                 "init_from": init_from})
         self.out = Path(out)
         self.train_step = 7
 
@@ -324,3 +325,17 @@ def test_the_documented_top_level_imports_work():
 
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         muzero_lite.nothing  # noqa: B018
+
+
+def test_init_from_trains_on_with_the_saved_config_and_what_set_changes(fake_trainer, capsys):
+    agent = Path(__file__).resolve().parents[1] / "data" / "checkpoints" / "tictactoe.pt"
+    assert main(["train", "--init-from", str(agent), "--set", "seed=3", "--no-progress"]) == 0
+    made = fake_trainer.made[0]
+    saved = load_checkpoint(agent)["config"]
+    assert made["init_from"] == str(agent) and made["out"] == Path("runs/tictactoe")
+    assert made["config"].seed == 3 and made["config"].hidden_size == saved["hidden_size"]
+    for refused, why in [(["tictactoe"], "drop 'tictactoe'"), (["--resume"], "pick one"),
+                         (["--quick"], "drop --quick")]:
+        assert main(["train", *refused, "--init-from", str(agent), "--no-progress"]) == 2
+        assert why in capsys.readouterr().err
+    assert len(fake_trainer.made) == 1

@@ -238,3 +238,49 @@ def test_a_run_folder_with_an_old_replay_file_is_refused_with_what_to_do(tmp_pat
         Trainer(None, tmp_path, resume=True, progress=False)
     (tmp_path / "replay.npz").unlink()
     assert Trainer(None, tmp_path, resume=True, progress=False).train_step == 3
+
+
+def test_a_new_run_starts_from_another_runs_weights_and_counters(tmp_path):
+    """init_from: the weights and counters of a checkpoint (here one published the way
+    data/checkpoints/ holds agents: no optimizer, no RNG), a fresh optimizer and an empty
+    replay; the new run learns on from there, says where it started, and resumes."""
+    first = Trainer(preset("tictactoe", training_steps=6, **TINY), tmp_path / "a",
+                    progress=False)
+    first.train()
+    state = load_checkpoint(tmp_path / "a" / "checkpoint.pt")
+    published = {k: state[k] for k in ("config", "game", "network", "counters")}
+    torch.save({"format": state["format"], **published}, tmp_path / "agent.pt")
+
+    # Its config unless another is given: here the same with a larger budget (6 is spent).
+    assert Trainer(None, tmp_path / "c", init_from=tmp_path / "agent.pt",
+                   progress=False).config == first.config
+    new = Trainer(first.config.replace(training_steps=9), tmp_path / "b",
+                  init_from=tmp_path / "agent.pt", progress=False)
+    for name, tensor in new.network.state_dict().items():
+        assert torch.equal(tensor, state["network"][name]), name
+    assert (new.train_step, new.env_steps) == (6, state["counters"]["env_steps"])
+    assert len(new.replay) == 0 and not new.optimizer.state_dict()["state"]
+    new.train()
+    saved = load_checkpoint(tmp_path / "b" / "checkpoint.pt")["counters"]
+    assert saved["train_step"] == 9 and saved["started_from"].endswith("agent.pt at learner "
+                                                                        "step 6")
+    steps = [row["train_step"] for row in read_metrics(tmp_path / "b" / "metrics.jsonl")]
+    assert steps and steps[0] > 6  # the new run's log starts where its weights left off
+    resumed = Trainer(None, tmp_path / "b", resume=True, progress=False)
+    assert resumed.started_from == saved["started_from"] and resumed.train_step == 9
+
+
+def test_weights_of_another_network_or_game_are_refused_before_the_folder_is_made(tmp_path):
+    Trainer(preset("tictactoe", training_steps=3, **TINY), tmp_path / "a",
+            progress=False).train()
+    agent = tmp_path / "a" / "checkpoint.pt"
+    bigger = preset("tictactoe", training_steps=3, **{**TINY, "hidden_size": 32})
+    with pytest.raises(ValueError, match="do not fit the network.*keep the network settings"):
+        Trainer(bigger, tmp_path / "b", init_from=agent, progress=False)
+    with pytest.raises(ValueError, match="holds an agent of tictactoe.*this run plays "
+                                         "connect4"):
+        Trainer(preset("connect4", network="mlp", **TINY), tmp_path / "c", init_from=agent,
+                progress=False)
+    with pytest.raises(ValueError, match="does not go with resume"):
+        Trainer(None, tmp_path / "a", resume=True, init_from=agent, progress=False)
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()

@@ -1144,6 +1144,7 @@ def plot_curves(metrics_path: str | Path, png_path: str | Path | None = None):
     # A bare Figure (no pyplot): nothing pops up, no global backend is switched, and a
     # notebook still displays the returned figure.
     from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter
 
     rows = [r for r in read_metrics(metrics_path) if "loss" in r] if Path(
         metrics_path).exists() else []
@@ -1168,6 +1169,8 @@ def plot_curves(metrics_path: str | Path, png_path: str | Path | None = None):
     ax_loss.set(xlabel="environment steps", ylabel="loss (sum over unroll steps)",
                 title="training losses")
     ax_loss.legend()
+    for ax in (ax_ret, ax_loss):  # 350k, not 350000: six-digit ticks would run together
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     fig.tight_layout()
     if png_path is not None:
         fig.savefig(png_path, dpi=80)

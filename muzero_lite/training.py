@@ -145,8 +145,8 @@ class Trainer:
         self.game_info = {"name": config.game, "observation_shape": list(probe.observation_shape),
                           "num_actions": probe.num_actions, "num_players": probe.num_players}
         self.network = network_for(config, probe.observation_shape, probe.num_actions)
-        if start is not None:
-            _check_start(start, init_from, self.game_info, self.network)
+        if start is not None:  # the weights go in now, so a misfit stops before the folder
+            _load_start(start, init_from, self.game_info, self.network)
         self._check_memory(probe)
         probe.close()
         self._symmetries = _symmetries(probe) if config.augment_symmetries else ()
@@ -764,9 +764,8 @@ class Trainer:
         _cut_metrics(self.out / "metrics.jsonl", self.train_step)
 
     def _start_from(self, start: dict[str, Any], path: str | Path | None) -> None:
-        """A new run from another run's weights and counters (``init_from``, module
-        docstring); the optimizer, random numbers and replay stay as a new run has them."""
-        self.network.load_state_dict(start["network"])  # fits: _check_start said so
+        """A new run from another run's counters (its weights are in: ``_load_start``); the
+        optimizer, random numbers and replay stay as a new run has them."""
         counters = start.get("counters", {})
         self.train_step = int(counters.get("train_step", 0))
         self.env_steps = int(counters.get("env_steps", 0))
@@ -795,10 +794,10 @@ class Trainer:
 
 # --- helpers -------------------------------------------------------------------------------------
 
-def _check_start(start: dict[str, Any], path: str | Path | None, game_info: dict[str, Any],
-                 network: torch.nn.Module) -> None:
-    """The weights ``init_from`` names must be of the same game and fit the network the
-    config describes: refused before the run folder is touched, naming what differs."""
+def _load_start(start: dict[str, Any], path: str | Path | None, game_info: dict[str, Any],
+                network: torch.nn.Module) -> None:
+    """Load the weights ``init_from`` names into the new run's network. They must be of the
+    same game and fit the network the config describes: refused, naming what differs."""
     saved = start["game"]
     for key in ("name", "observation_shape", "num_actions"):
         if list(np.atleast_1d(saved.get(key))) != list(np.atleast_1d(game_info[key])):
@@ -806,7 +805,7 @@ def _check_start(start: dict[str, Any], path: str | Path | None, game_info: dict
                              f"({key} {saved.get(key)}), but this run plays "
                              f"{game_info['name']} ({key} {game_info[key]})")
     try:
-        copy.deepcopy(network).load_state_dict(start["network"])
+        network.load_state_dict(start["network"])
     except (RuntimeError, KeyError) as error:
         first = str(error).strip().splitlines()[0]
         raise ValueError(f"{path}: its weights do not fit the network this config describes "

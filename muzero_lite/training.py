@@ -147,6 +147,12 @@ class Trainer:
         self.network = network_for(config, probe.observation_shape, probe.num_actions)
         if start is not None:  # the weights go in now, so a misfit stops before the folder
             _load_start(start, init_from, self.game_info, self.network)
+            done = int(start.get("counters", {}).get("train_step", 0))
+            if done >= config.training_steps:  # the counters carry over: it would stop at once
+                raise ValueError(f"{init_from} is at learner step {done}, and training_steps "
+                                 f"is {config.training_steps}, so the new run would stop "
+                                 f"before its first step; raise it (e.g. --set "
+                                 f"training_steps={done + config.training_steps})")
         self._check_memory(probe)
         probe.close()
         self._symmetries = _symmetries(probe) if config.augment_symmetries else ()

@@ -251,9 +251,12 @@ def test_a_new_run_starts_from_another_runs_weights_and_counters(tmp_path):
     published = {k: state[k] for k in ("config", "game", "network", "counters")}
     torch.save({"format": state["format"], **published}, tmp_path / "agent.pt")
 
-    # Its config unless another is given: here the same with a larger budget (6 is spent).
-    assert Trainer(None, tmp_path / "c", init_from=tmp_path / "agent.pt",
-                   progress=False).config == first.config
+    # Its config unless another is given; that one's 6 steps are spent, so the run would stop
+    # before its first step: refused, saying what to raise, before the folder is made.
+    with pytest.raises(ValueError, match=r"at learner step 6, and training_steps is 6.*"
+                                         r"--set training_steps=12"):
+        Trainer(None, tmp_path / "c", init_from=tmp_path / "agent.pt", progress=False)
+    assert not (tmp_path / "c").exists()
     new = Trainer(first.config.replace(training_steps=9), tmp_path / "b",
                   init_from=tmp_path / "agent.pt", progress=False)
     for name, tensor in new.network.state_dict().items():

@@ -257,6 +257,10 @@ def test_a_new_run_starts_from_another_runs_weights_and_counters(tmp_path):
                                          r"--set training_steps=12"):
         Trainer(None, tmp_path / "c", init_from=tmp_path / "agent.pt", progress=False)
     assert not (tmp_path / "c").exists()
+    larger = {**published, "config": first.config.replace(training_steps=9).to_dict()}
+    torch.save({"format": state["format"], **larger}, tmp_path / "agent9.pt")
+    assert Trainer(None, tmp_path / "c", init_from=tmp_path / "agent9.pt",
+                   progress=False).config == first.config.replace(training_steps=9)
     new = Trainer(first.config.replace(training_steps=9), tmp_path / "b",
                   init_from=tmp_path / "agent.pt", progress=False)
     for name, tensor in new.network.state_dict().items():

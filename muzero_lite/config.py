@@ -114,6 +114,10 @@ class MuZeroConfig:
     inference: str = "auto"
     # Network calls in "bf16" autocast or "fp32"; "auto": bf16 on a GPU. Losses stay in fp32.
     precision: str = "auto"
+    # "on": the learner's forward and backward pass recorded once as a CUDA graph and replayed
+    # (muzero_lite/loss_graph.py; CUDA only), "off": launched op by op. Off until measured on a
+    # GPU (benchmarks/learner_overhead.py).
+    learner_graph: str = "off"
 
     # validation -----------------------------------------------------------------------------
     def __post_init__(self) -> None:
@@ -145,6 +149,7 @@ _OPTIMIZERS = ("sgd", "adam")
 _SCHEDULES = ("moves", "progress")
 _NONFINITE = ("stop", "skip")
 _PIPELINES = ("serial", "overlap", "process")
+_LEARNER_GRAPH = ("off", "on")
 _INFERENCE = ("auto", "eager", "graph", "compile")  # = inference.MODES (config imports nothing)
 _PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -195,7 +200,8 @@ def _validate(c: MuZeroConfig) -> None:
     if c.optimizer not in _OPTIMIZERS:
         _fail("optimizer", c.optimizer, f"one of {_OPTIMIZERS}")
     for name, allowed in (("on_nonfinite_loss", _NONFINITE), ("pipeline", _PIPELINES),
-                          ("inference", _INFERENCE), ("precision", _PRECISIONS)):
+                          ("inference", _INFERENCE), ("precision", _PRECISIONS),
+                          ("learner_graph", _LEARNER_GRAPH)):
         if getattr(c, name) not in allowed:
             _fail(name, getattr(c, name), f"one of {allowed}")
     if c.temperature_schedule not in _SCHEDULES:

@@ -53,6 +53,7 @@ from muzero_lite.checkpoint import atomic_write, load_checkpoint, save_checkpoin
 from muzero_lite.config import MuZeroConfig
 from muzero_lite.device import check_device
 from muzero_lite.inference import Autocast, SearchInference, resolve
+from muzero_lite.loss_graph import GraphedLoss
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.planning import network_for
 from muzero_lite.reanalyze import reanalyze_batch
@@ -137,6 +138,10 @@ class Trainer:
         self.config = config
         # bf16 for the learner too, when the search uses it ("auto": on a GPU).
         self._bf16 = resolve(config.inference, config.precision, self.device)[1]
+        if config.learner_graph == "on" and self.device.type != "cuda":
+            raise ValueError(f"learner_graph='on' records the learner as a CUDA graph and this "
+                             f"run is on {self.device}: use --device cuda, or learner_graph=off")
+        self._loss_graph: GraphedLoss | None = None  # recorded at the first learner step
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -603,15 +608,22 @@ class Trainer:
         if self._symmetries:  # after Reanalyze, which searches the positions as stored
             batch = augment(batch, self._symmetries, self.rng)
         self.network.train()
-        model = Autocast(self.network) if self._bf16 else self.network
-        self.optimizer.zero_grad(set_to_none=True)
-        losses = unrolled_loss(model, batch.to_torch(self.device),
-                               value_loss_weight=cfg.value_loss_weight,
-                               reward_loss_weight=cfg.reward_loss_weight)
+        tensors = batch.to_torch(self.device)
         # The backward pass is queued before the loss is read (.item() waits for the GPU), so
         # the prefetch below overlaps it. A non-finite loss leaves non-finite gradients, which
-        # are never applied: the step below is skipped and the next zero_grad drops them.
-        losses.total.backward()
+        # are never applied: the step below is skipped and the next step overwrites them.
+        if cfg.learner_graph == "on":  # forward + backward replayed; gradients overwritten
+            if self._loss_graph is None:
+                self._loss_graph = GraphedLoss(self.network, tensors, self._bf16,
+                                               value_loss_weight=cfg.value_loss_weight,
+                                               reward_loss_weight=cfg.reward_loss_weight)
+            losses = self._loss_graph(tensors)
+        else:
+            model = Autocast(self.network) if self._bf16 else self.network
+            self.optimizer.zero_grad(set_to_none=True)
+            losses = unrolled_loss(model, tensors, value_loss_weight=cfg.value_loss_weight,
+                                   reward_loss_weight=cfg.reward_loss_weight)
+            losses.total.backward()
         if self.prefetch:
             self._rng_before_prefetch = self.rng.bit_generator.state
             self._prefetched = self._sample_batch()

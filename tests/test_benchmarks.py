@@ -98,6 +98,19 @@ def test_gpu_throughput_measures_every_phase_on_the_cpu():
     assert set(result["met"]["connect4"]) == set(result["targets"])
 
 
+def test_learner_overhead_times_both_sizes_and_counts_the_operations():
+    result = run_script("benchmarks/learner_overhead.py", "--presets", "connect4_small",
+                        "--steps", "1", "--full-steps-cpu", "1")
+    assert result["benchmark"] == "learner_overhead"
+    trivial, full = result["rows"]  # the recorded learner only where CUDA is
+    assert (trivial["size"], full["size"]) == ("trivial", "full")
+    assert trivial["learner_graph"] == full["learner_graph"] == "off"
+    assert (trivial["channels"], trivial["batch_size"]) == (2, 4)
+    assert (full["channels"], full["num_blocks"], full["batch_size"]) == (32, 2, 128)
+    assert trivial["ops_per_step"] > 500  # a K = 5 unroll, forward and backward
+    assert 0 < trivial["ms_per_step"] and 0 < full["ms_per_step"]
+
+
 def test_connect4_strength_plays_every_depth_with_evaluate_agents_openings(tmp_path):
     """Tiny numbers on the shipped agent: one JSON line (and the saved file) with a row per
     depth, the depth-4 row and the tactics exactly what `python -m muzero_lite evaluate`

@@ -2,6 +2,7 @@
 and the network called through ``SearchInference`` (eager / bf16 here; CUDA graphs where a
 GPU is present, by ``benchmarks/gpu_check.sh``)."""
 
+import dataclasses
 import sys
 import time
 
@@ -13,6 +14,7 @@ from muzero_lite import games, training
 from muzero_lite.agent import network_for, run_search, search_config
 from muzero_lite.config import preset
 from muzero_lite.inference import Autocast, SearchInference, resolve
+from muzero_lite.loss_graph import GraphedLoss
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.networks import MLPNetwork
 from muzero_lite.selfplay_process import (
@@ -372,6 +374,87 @@ def test_captured_graphs_give_the_eager_search(name):
         c = run_search(network, observations, legal, settings, inference=eager)
         d = run_search(network, observations, legal, settings, inference=graph)
         torch.testing.assert_close(c.root_value, d.root_value, atol=1e-3, rtol=1e-3)
+
+
+def test_the_recorded_learner_is_refused_off_a_gpu(tmp_path):
+    with pytest.raises(ValueError, match="learner_graph"):
+        preset("tictactoe", learner_graph="yes")
+    with pytest.raises(ValueError, match="--device cuda, or learner_graph=off"):
+        Trainer(preset("tictactoe", **TINY, learner_graph="on"), tmp_path / "run",
+                progress=False)
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+    network = network_for(preset("tictactoe", **TINY), (3, 3, 3), 9)
+    batch = None  # refused before the batch is looked at
+    with pytest.raises(ValueError, match="CUDA device"):
+        GraphedLoss(network, batch, bf16=False)
+
+
+def _grads(network):
+    return [p.grad.clone() for p in network.parameters()]
+
+
+@cuda
+@pytest.mark.parametrize("name, overrides", [
+    ("connect4", dict(channels=32, num_blocks=2, batch_size=64, num_envs=16)),
+    ("atari:Pong", dict(channels=8, num_blocks=1, batch_size=16, num_envs=2, chunk_moves=5,
+                        replay_capacity=5_000)),
+])
+def test_the_recorded_learner_step_gives_the_eager_loss_and_gradients(name, overrides,
+                                                                       tmp_path):
+    """fp32, so the two must agree to rounding: the same kernels, launched differently."""
+    trainer = Trainer(preset(name, **overrides, num_simulations=2, precision="fp32"), tmp_path,
+                      device="cuda", progress=False)
+    while not trainer._can_learn():
+        trainer._selfplay_step()
+    network = trainer.network.train()
+    size = trainer.config.batch_size
+    batches = [trainer.replay.sample(size, 5, rng=np.random.default_rng(seed)).to_torch("cuda")
+               for seed in (0, 1)]
+    start = {k: v.clone() for k, v in network.state_dict().items()}
+    eager = []  # (loss, priorities, gradients, BatchNorm statistics after) per batch, in turn
+    for batch in batches:
+        network.zero_grad(set_to_none=True)
+        out = unrolled_loss(network, batch)
+        out.total.backward()
+        eager.append((out.total.item(), out.new_priorities.clone(), _grads(network),
+                      {k: v.clone() for k, v in network.state_dict().items()}))
+    network.load_state_dict(start)
+    graphed = GraphedLoss(network, batches[0], bf16=False)
+    for key, value in network.state_dict().items():  # warm-up and capture moved nothing
+        torch.testing.assert_close(value, start[key], rtol=0, atol=0)
+    for batch, (loss, priorities, grads, after) in zip(batches, eager, strict=True):
+        out = graphed(batch)
+        assert out.total.item() == pytest.approx(loss, rel=1e-5, abs=1e-6)
+        torch.testing.assert_close(out.new_priorities, priorities, rtol=1e-5, atol=1e-6)
+        # Overwritten, not accumulated: the second batch's gradients are its own.
+        for got, want in zip(_grads(network), grads, strict=True):
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+        for key, value in network.state_dict().items():
+            torch.testing.assert_close(value, after[key], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="recorded for"):
+        graphed(dataclasses.replace(batches[0], weights=batches[0].weights[:2]))
+
+
+@cuda
+@pytest.mark.parametrize("pipeline", ["serial", "overlap"])
+def test_a_run_with_the_recorded_learner_learns_and_resumes(pipeline, tmp_path):
+    """With "overlap" the actor's thread records its search graphs beside the learner's."""
+    config = preset("tictactoe", **TINY, pipeline=pipeline, learner_graph="on")
+    trainer = Trainer(config, tmp_path, device="cuda", progress=False)
+    first = _weights(trainer.network)
+    last = trainer.train(log_every=10)
+    assert last["train_step"] == config.training_steps
+    assert trainer._loss_graph is not None
+    assert all(np.isfinite(r["loss"]) for r in read_metrics(tmp_path / "metrics.jsonl"))
+    assert any(not torch.equal(a, b)
+               for a, b in zip(first, _weights(trainer.network), strict=True))
+    resumed = Trainer(None, tmp_path, resume=True, device="cuda", progress=False)
+    assert resumed._can_learn() and resumed._learn_step()  # recorded again, on the replay kept
+    assert resumed.train_step == config.training_steps + 1
+
+
+def _weights(network):
+    return [p.detach().clone() for p in network.parameters()]
 
 
 def test_the_selfplay_worker_flushes_subnormal_floats():

@@ -289,7 +289,7 @@ def _check_stop_rule(args: argparse.Namespace, game: str, players: int) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from muzero_lite.config import parse_overrides, preset, preset_for
+    from muzero_lite.config import GPU_SETTINGS, parse_overrides, preset, preset_for
 
     overrides = parse_overrides(args.overrides)
     name = args.preset
@@ -356,7 +356,13 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError("train needs a preset (tictactoe, cartpole, connect4, atari) or a "
                              f"game name (gym:<id>, atari:<Game>), or --resume --out DIR; see "
                              f"'{PROG} train --help'")
-        config = preset(name, **overrides)
+        on_gpu = args.device.type == "cuda"
+        config = preset(name, gpu=on_gpu, **overrides)
+        gpu_settings = {k: v for k, v in GPU_SETTINGS.get(preset_for(name), {}).items()
+                        if k not in overrides}
+        if on_gpu and gpu_settings:
+            shown = " ".join(f"{k}={v}" for k, v in gpu_settings.items())
+            print(f"settings on a GPU: {shown} (--set KEY=VALUE to change)", flush=True)
         out = Path(args.out or f"runs/{_folder_name(name)}")
         if (out / "checkpoint.pt").exists():
             raise ValueError(f"{out} already holds a run: pass --resume, or another --out")

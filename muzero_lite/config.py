@@ -398,15 +398,31 @@ def preset_for(name: str) -> str:
     return name
 
 
-def preset(name: str, **overrides: Any) -> MuZeroConfig:
+# What changes on a GPU (``preset(name, gpu=True)``, so ``train PRESET --device cuda``): the
+# settings of the runs measured on one (README "One GPU"). The presets keep what a CPU can run.
+GPU_SETTINGS: dict[str, dict[str, Any]] = {
+    # 256 games fill the GPU's batches; self-play in a thread beside the learner; with the
+    # learner at ~9 steps/s, 0.01 lets self-play run at ~900 env steps/s
+    # (data/runs/pong/summary.json: 9.2 learner and 944 env steps/s on one H200).
+    "atari": dict(num_envs=256, pipeline="overlap", train_ratio=0.01),
+    # Measured with the shipped 2 x 32 network (data/runs/connect4_gpu/summary.json).
+    "connect4": dict(pipeline="overlap"),
+}
+
+
+def preset(name: str, gpu: bool = False, **overrides: Any) -> MuZeroConfig:
     """The named preset, with optional field overrides (checked like every other value).
 
     A game name picks the preset that suits it and plays that game: ``"atari:Pong"`` is the
-    ``atari`` preset on Pong, ``"gym:Acrobot-v1"`` the ``cartpole`` preset on Acrobot."""
+    ``atari`` preset on Pong, ``"gym:Acrobot-v1"`` the ``cartpole`` preset on Acrobot.
+    ``gpu=True`` applies the preset's ``GPU_SETTINGS`` first; ``overrides`` still win."""
+    if not isinstance(gpu, bool):
+        raise TypeError(f"gpu must be True or False, got {gpu!r}")
     base = preset_for(name)
     _check_names(overrides)
     game = {"game": name} if base != name else {}
-    return MuZeroConfig(**{**PRESETS[base], **game, **overrides})
+    on_gpu = GPU_SETTINGS.get(base, {}) if gpu else {}
+    return MuZeroConfig(**{**PRESETS[base], **game, **on_gpu, **overrides})
 
 
 def describe_fields() -> list[tuple[str, str, str]]:

@@ -2,7 +2,14 @@
 
 import pytest
 
-from muzero_lite.config import PRESETS, MuZeroConfig, parse_overrides, preset, quick_mode
+from muzero_lite.config import (
+    GPU_SETTINGS,
+    PRESETS,
+    MuZeroConfig,
+    parse_overrides,
+    preset,
+    quick_mode,
+)
 
 
 def test_defaults_are_the_papers_constants():
@@ -97,6 +104,19 @@ def test_quick_mode_reads_the_environment(monkeypatch):
 def test_bool_fields_refuse_other_values(field):
     with pytest.raises(ValueError, match=f"'{field}' = 1 is not allowed: True or False"):
         preset("cartpole", **{field: 1})
+
+
+def test_on_a_gpu_a_preset_takes_the_measured_gpu_settings_and_overrides_still_win():
+    assert set(GPU_SETTINGS) <= set(PRESETS)
+    pong = preset("atari:Pong", gpu=True)
+    assert (pong.num_envs, pong.pipeline, pong.train_ratio) == (256, "overlap", 0.01)
+    assert pong.game == "atari:Pong" and pong.num_simulations == preset("atari").num_simulations
+    assert preset("atari:Pong", gpu=True, num_envs=64).num_envs == 64
+    assert preset("connect4", gpu=True).pipeline == "overlap"
+    assert preset("tictactoe", gpu=True) == preset("tictactoe")  # nothing to change
+    assert preset("atari:Pong") == preset("atari:Pong", gpu=False)
+    with pytest.raises(TypeError, match="gpu must be True or False"):
+        preset("atari", gpu="cuda")
 
 
 def test_atari_game_presets_are_the_atari_preset_on_that_game():

@@ -22,7 +22,7 @@ if [ -d .whl ]; then
 fi
 export PYTHONUNBUFFERED=1
 WALL=200 LIMIT=250
-OVERHEAD=(--steps 20)
+OVERHEAD=(--presets atari:Pong,connect4_small,connect4 --steps 20)
 PONG=(--set num_envs=256 --set pipeline=overlap --set train_ratio=0.03 --set checkpoint_interval=1000)
 if [ "${1:-}" = "--tiny" ]; then
   WALL=30 LIMIT=150

@@ -25,17 +25,22 @@ elsewhere. ``precision``: "fp32", "bf16", or "auto": bf16 on CUDA, fp32 elsewher
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 
 import torch
 
 from muzero_lite.networks import MuZeroNetwork, NetworkOutput
 
-__all__ = ["MODES", "PRECISIONS", "Autocast", "SearchInference", "resolve"]
+__all__ = ["CAPTURE_LOCK", "MODES", "PRECISIONS", "Autocast", "SearchInference", "resolve"]
 
 MODES = ("auto", "eager", "graph", "compile")
 PRECISIONS = ("auto", "fp32", "bf16")
 _MAX_GRAPHS = 8  # one per (call, batch shape); more shapes than this run eagerly
+# One capture at a time in this process: torch.cuda.graph empties the allocator's cache as it
+# starts, which torch refuses while another thread is capturing (the actor's search graphs
+# and the learner's, loss_graph.py, may otherwise start together in pipeline="overlap").
+CAPTURE_LOCK = threading.Lock()
 
 
 def resolve(mode: str, precision: str, device: torch.device) -> tuple[str, bool]:
@@ -160,7 +165,8 @@ class _Graph:
         torch.cuda.current_stream().wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()
         # thread_local: the learner's thread may allocate while the actor's thread captures.
-        with torch.cuda.graph(self.graph, pool=pool, capture_error_mode="thread_local"):
+        with CAPTURE_LOCK, torch.cuda.graph(self.graph, pool=pool,
+                                            capture_error_mode="thread_local"):
             self.output = fn(*self.inputs)
 
     def __call__(self, *inputs: torch.Tensor) -> NetworkOutput:

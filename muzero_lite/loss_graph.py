@@ -19,8 +19,8 @@ What the replay does and does not do, so that the learner stays the same algorit
 * the optimizer step runs outside the graph, eagerly: the learning rate decays, and a batch
   with a non-finite loss is still skipped before any weight changes;
 * the returned ``LossOutput`` lives in fixed tensors too: read it before the next call;
-* BatchNorm's running statistics move once per call, as in eager mode: the warm-up and
-  capture passes leave them as they were.
+* BatchNorm's running statistics move at each call as in one eager step: the warm-up
+  passes before the capture leave them as they were.
 
 CUDA only; ``tests/test_pipeline.py`` checks on a GPU that it gives the eager gradients.
 """
@@ -31,7 +31,7 @@ import dataclasses
 
 import torch
 
-from muzero_lite.inference import Autocast
+from muzero_lite.inference import CAPTURE_LOCK, Autocast
 from muzero_lite.losses import LossOutput, unrolled_loss
 from muzero_lite.networks import MuZeroNetwork
 from muzero_lite.replay import Batch
@@ -83,8 +83,10 @@ class GraphedLoss:
         torch.cuda.current_stream(device).wait_stream(side)
         network.zero_grad(set_to_none=True)
         self.graph = torch.cuda.CUDAGraph()
-        # thread_local: the actor's thread may launch or capture its own graphs meanwhile.
-        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
+        # thread_local: the actor's thread may launch its own work meanwhile (not capture it:
+        # CAPTURE_LOCK); the graph's own stream, not the capture stream torch shares.
+        with CAPTURE_LOCK, torch.cuda.graph(self.graph, stream=torch.cuda.Stream(device),
+                                            capture_error_mode="thread_local"):
             self.output = step(self.inputs)
         with torch.no_grad():  # the warm-up moved BatchNorm's statistics: put them back
             for name, buffer in network.named_buffers():

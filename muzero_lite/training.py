@@ -139,8 +139,19 @@ class Trainer:
         # bf16 for the learner too, when the search uses it ("auto": on a GPU).
         self._bf16 = resolve(config.inference, config.precision, self.device)[1]
         if config.learner_graph == "on" and self.device.type != "cuda":
-            raise ValueError(f"learner_graph='on' records the learner as a CUDA graph and this "
-                             f"run is on {self.device}: use --device cuda, or learner_graph=off")
+            if not resume:
+                raise ValueError(f"learner_graph='on' records the learner as a CUDA graph and "
+                                 f"this run is on {self.device}: use --device cuda, or "
+                                 "learner_graph=off")
+            # How the learner is launched is the machine's business, not the run's: a GPU run
+            # goes on here as it would have with learner_graph=off (and is saved so).
+            config = self.config = config.replace(learner_graph="off")
+            print(f"learner_graph=on needs a CUDA device; resumed on {self.device} with "
+                  "learner_graph=off", file=sys.stderr, flush=True)
+        if config.learner_graph == "on" and config.inference == "compile":
+            raise ValueError("learner_graph='on' does not go with inference='compile' "
+                             "(torch.compile records its graphs when it chooses, which can "
+                             "collide with the learner's): use inference=auto or graph")
         self._loss_graph: GraphedLoss | None = None  # recorded at the first learner step
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
@@ -396,8 +407,10 @@ class Trainer:
         def learn_once() -> None:
             nonlocal last, stopped_early
             started = time.perf_counter()
+            recording = cfg.learner_graph == "on" and self._loss_graph is None
             learned = self._learn_step()
-            self._learn_s = time.perf_counter() - started
+            if not recording:  # the step that records the graph is no guide to the next
+                self._learn_s = time.perf_counter() - started
             self._learn_credit -= 1.0
             if not learned:
                 return

@@ -389,6 +389,21 @@ def test_the_recorded_learner_is_refused_off_a_gpu(tmp_path):
         GraphedLoss(network, batch, bf16=False)
 
 
+def test_a_gpu_run_with_the_recorded_learner_resumes_on_a_cpu_without_it(tmp_path, capsys):
+    config = preset("tictactoe", **SERIAL)
+    Trainer(config, tmp_path, progress=False).train(max_wall_s=None)
+    # As a GPU run would have saved it: the same checkpoint, learner_graph "on".
+    path = tmp_path / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    state["config"]["learner_graph"] = "on"
+    torch.save(state, path)
+    resumed = Trainer(None, tmp_path, resume=True, progress=False)
+    assert "resumed on cpu with learner_graph=off" in capsys.readouterr().err
+    assert resumed.config.learner_graph == "off"
+    assert resumed.config == config.replace(training_steps=resumed.config.training_steps)
+    assert resumed._can_learn() and resumed._learn_step()
+
+
 def _grads(network):
     return [p.grad.clone() for p in network.parameters()]
 
@@ -400,8 +415,12 @@ def _grads(network):
                         replay_capacity=5_000)),
 ])
 def test_the_recorded_learner_step_gives_the_eager_loss_and_gradients(name, overrides,
-                                                                       tmp_path):
+                                                                       tmp_path, monkeypatch):
     """fp32, so the two must agree to rounding: the same kernels, launched differently."""
+    # True fp32: should cuDNN pick another algorithm inside the capture, TF32 would make the
+    # two differ by ~1e-3 for that reason alone.
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
     trainer = Trainer(preset(name, **overrides, num_simulations=2, precision="fp32"), tmp_path,
                       device="cuda", progress=False)
     while not trainer._can_learn():
@@ -424,8 +443,8 @@ def test_the_recorded_learner_step_gives_the_eager_loss_and_gradients(name, over
         torch.testing.assert_close(value, start[key], rtol=0, atol=0)
     for batch, (loss, priorities, grads, after) in zip(batches, eager, strict=True):
         out = graphed(batch)
-        assert out.total.item() == pytest.approx(loss, rel=1e-5, abs=1e-6)
-        torch.testing.assert_close(out.new_priorities, priorities, rtol=1e-5, atol=1e-6)
+        assert out.total.item() == pytest.approx(loss, rel=1e-4, abs=1e-6)
+        torch.testing.assert_close(out.new_priorities, priorities, rtol=1e-4, atol=1e-6)
         # Overwritten, not accumulated: the second batch's gradients are its own.
         # (cuDNN's backward may add in another order from run to run: rounding, no more)
         for got, want in zip(_grads(network), grads, strict=True):
@@ -441,6 +460,8 @@ def test_the_recorded_learner_step_gives_the_eager_loss_and_gradients(name, over
 def test_a_run_with_the_recorded_learner_learns_and_resumes(pipeline, tmp_path):
     """With "overlap" the actor's thread records its search graphs beside the learner's."""
     config = preset("tictactoe", **TINY, pipeline=pipeline, learner_graph="on")
+    with pytest.raises(ValueError, match="inference='compile'"):
+        Trainer(config.replace(inference="compile"), tmp_path, device="cuda", progress=False)
     trainer = Trainer(config, tmp_path, device="cuda", progress=False)
     first = _weights(trainer.network)
     last = trainer.train(log_every=10)

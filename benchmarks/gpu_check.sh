@@ -17,10 +17,7 @@ set -uo pipefail
 OUT=${OUT:-runs/gpu_check}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
-if [ -d .whl ]; then
-  $PY -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
-fi
+source benchmarks/device_wheels.sh
 export PYTHONUNBUFFERED=1
 TINY=()
 SECONDS_PER_PHASE=12

@@ -21,10 +21,7 @@ OUT=${OUT:-runs/gpu_culmination}
 PY=${PYTHON:-python3}
 RUNS=${RUNS:-/tmp/culmination}
 mkdir -p "$OUT" "$RUNS/logs"
-if [ -d .whl ]; then
-  $PY -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
-fi
+source benchmarks/device_wheels.sh
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=7
 WALL=400 LIMIT=520
 PONG=(--set num_envs=256 --set pipeline=overlap --set train_ratio=0.03 --set checkpoint_interval=1000)

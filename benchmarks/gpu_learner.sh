@@ -16,10 +16,7 @@ OUT=${OUT:-runs/gpu_learner}
 PY=${PYTHON:-python3}
 RUNS=${RUNS:-/tmp/gpu_learner}
 mkdir -p "$OUT" "$RUNS/logs"
-if [ -d .whl ]; then
-  $PY -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
-fi
+source benchmarks/device_wheels.sh
 export PYTHONUNBUFFERED=1
 WALL=200 LIMIT=250
 OVERHEAD=(--presets atari:Pong,connect4_small,connect4 --steps 20)

@@ -21,12 +21,7 @@ set -uo pipefail
 OUT=${OUT:-runs/ray_device_check}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
-for wheels in .whl .whl-ray; do
-  if [ -d "$wheels" ]; then
-    $PY -m pip install -q --no-index --no-deps --target /tmp/site "$wheels"/*.whl
-  fi
-done
-if [ -d /tmp/site ]; then export PYTHONPATH=/tmp/site:$PWD; fi
+source benchmarks/device_wheels.sh
 export PYTHONUNBUFFERED=1
 DEVICE=cuda SECONDS_PER_RUN=10 ACTORS=(0 1 2 4 8)
 if [ "${1:-}" = "--tiny" ]; then DEVICE=cpu SECONDS_PER_RUN=3 ACTORS=(0 1 2); fi

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -106,7 +107,22 @@ def main() -> None:
                 else "--steps must be >= 1")
     device = torch.device(args.device)
     graphs = ("off", "on") if device.type == "cuda" else ("off",)
-    rows = []
+    rows: list[dict] = []
+
+    def report(cut_short: bool = False) -> None:
+        print(json.dumps({
+            "benchmark": "learner_overhead",
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda"
+            else platform.processor() or platform.machine(),
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows,
+            **({"cut_short": "stopped by SIGTERM (a timeout): the rows done so far"}
+               if cut_short else {})}), flush=True)
+
+    def on_term(signum: int, frame: object) -> None:  # `timeout` on the GPU machine
+        report(cut_short=True)
+        sys.exit(1)
+
+    signal.signal(signal.SIGTERM, on_term)
     for name in names:
         for size in ("trivial", "full"):
             for graph in graphs:
@@ -125,11 +141,7 @@ def main() -> None:
                         row["ops_per_step"] = ops_per_step(trainer)
                     rows.append(row)
                     log(f"{name} {size} graph={graph}: {ms:.1f} ms a step")
-    print(json.dumps({
-        "benchmark": "learner_overhead",
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda"
-        else platform.processor() or platform.machine(),
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}))
+    report()
 
 
 if __name__ == "__main__":

@@ -102,9 +102,10 @@ def main() -> None:
     args = p.parse_args()
     names = [n.strip() for n in args.presets.split(",") if n.strip()]
     unknown = [n for n in names if n not in PRESETS]
-    if unknown or args.steps < 1:
-        p.error(f"unknown preset(s) {unknown}; choose from {', '.join(PRESETS)}" if unknown
-                else "--steps must be >= 1")
+    if unknown:
+        p.error(f"unknown preset(s) {unknown}; choose from {', '.join(PRESETS)}")
+    if args.steps < 1 or args.full_steps_cpu < 1:
+        p.error("--steps and --full-steps-cpu must be >= 1")
     device = torch.device(args.device)
     graphs = ("off", "on") if device.type == "cuda" else ("off",)
     rows: list[dict] = []

@@ -348,9 +348,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         temperature_schedule="moves", greedy_after_moves=10,
         max_moves=42, num_envs=256, td_steps=42,
         replay_capacity=1_000_000, training_steps=100_000, batch_size=512,
-        optimizer="sgd", learning_rate=0.1, lr_decay_steps=40_000,
-        # 1: 50 helped an Adam MLP stand-in a bit; untried with SGD (data/preset_choices.md)
-        reward_loss_weight=1.0,
+        # Adam, as muzero-general (5e-3) and LightZero (3e-3) train Connect Four: the paper's
+        # SGD at 0.1 left the 2 x 32 ResNet's value head one constant for every position
+        # within 50 steps, and it never learned (data/preset_choices.md).
+        optimizer="adam", learning_rate=3e-3, lr_decay_steps=100_000,
+        # As tic-tac-toe: the winning move's reward is how the model sees a win in the tree.
+        reward_loss_weight=50.0,
         checkpoint_interval=2_000,
     ),
     # One GPU. Paper: 96x96 RGB, 32-frame history, 16 blocks of 256 planes, batch 1024, 1e6 steps.

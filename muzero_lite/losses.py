@@ -88,6 +88,8 @@ class LossOutput:
     logging them costs no device sync until you call ``.item()``).
     ``new_priorities`` is ``|v^0 - z_0|`` per sample, ``[B]`` detached, for
     ``ReplayBuffer.update_priorities`` (paper Appendix G).
+    ``value_spread`` is the standard deviation of ``v^0`` over the batch, detached: next to
+    nothing while the targets differ means the value head no longer tells positions apart.
     """
 
     total: Tensor
@@ -95,6 +97,7 @@ class LossOutput:
     reward: Tensor
     policy: Tensor
     new_priorities: Tensor
+    value_spread: Tensor
 
 
 def _check_weight(name: str, value: object) -> float:
@@ -218,6 +221,7 @@ def unrolled_loss(
     out = network.initial_inference(batch.observations)
     value_sum, reward_sum, policy_sum = step_losses(out, 0)
     new_priorities = (out.value.detach() - batch.target_values[:, 0]).abs()
+    value_spread = out.value.detach().std(correction=0)
     latent = out.latent
     for k in range(1, unroll + 1):
         latent = scale_gradient(latent, 0.5)  # Appendix G: halve the gradient into g
@@ -242,4 +246,5 @@ def unrolled_loss(
         reward=reward_part.detach(),
         policy=policy_part.detach(),
         new_priorities=new_priorities,
+        value_spread=value_spread,
     )

@@ -66,6 +66,8 @@ __all__ = ["Diverged", "Trainer", "plot_curves", "read_metrics", "replay_bytes",
            "search_bytes"]
 
 _FLUSH_BYTES = 64 << 20  # new chunks wait in memory up to this size, then go to one file
+# A dead value head stays dead; a healthy one is flat at most for a few steps of bad luck.
+FLAT_VALUE_STEPS = 200
 _WITHOUT_REPLAY = ("resume without the replay (--resume --drop-replay, or drop_replay=True): "
                    "weights, optimizer and counters are kept and self-play refills it")
 
@@ -250,6 +252,7 @@ class Trainer:
         self._save_s = 0.0  # how long the last checkpoint took: reserved at the clock's end
         self._first_loss: float | None = None  # for the one-time "loss grew 100x" warning
         self._loss_warned = False
+        self._flat_value_steps = 0  # learner steps in a row whose predicted values were flat
         self.started_from: str | None = None  # init_from: which weights, at which step
         if state is not None:
             self._restore(state)
@@ -644,8 +647,10 @@ class Trainer:
                  "reward_loss": float(losses.reward), "policy_loss": float(losses.policy)}
         if not math.isfinite(parts["loss"]):
             return self._nonfinite(parts)
+        parts["value_spread"] = float(losses.value_spread)  # computed with the loss: ready
         self.optimizer.step()
         self.train_step += 1
+        self._watch_value_head(parts["value_spread"], float(np.std(batch.target_values[:, 0])))
         for group in self.optimizer.param_groups:  # exponential decay (pseudocode)
             group["lr"] = _learning_rate(cfg, self.train_step)
         self.replay.update_priorities(batch.indices, losses.new_priorities.cpu().numpy())
@@ -715,6 +720,22 @@ class Trainer:
                   f"100x its first {self._first_loss:.4g}: training may be diverging "
                   f"(learning_rate = {self.config.learning_rate:g})", file=sys.stderr,
                   flush=True)
+
+    def _watch_value_head(self, predicted: float, targets: float) -> None:
+        """Say so when the value head has given every position of a batch the same value for
+        ``FLAT_VALUE_STEPS`` steps in a row while their targets differ. Then a layer of the head
+        has usually gone dead (its ReLU is zero for every input, so no gradient reaches it
+        again) and the run cannot learn: seen with SGD at learning rate 0.1 on Connect Four
+        (data/preset_choices.md). Perfect play in a drawn game has flat targets: no warning."""
+        flat = targets > 0.05 and predicted < 1e-3 * targets
+        self._flat_value_steps = self._flat_value_steps + 1 if flat else 0
+        if self._flat_value_steps == FLAT_VALUE_STEPS:
+            print(f"warning: at learner step {self.train_step} the value head has given every "
+                  f"position of a batch the same value for {FLAT_VALUE_STEPS} steps (spread "
+                  f"{predicted:.1e}, while the value targets' is {targets:.2f}): a layer of it "
+                  "has probably gone dead and will not learn again. Start over with a lower "
+                  f"learning_rate (now {self.config.learning_rate:g}, optimizer "
+                  f"{self.config.optimizer})", file=sys.stderr, flush=True)
 
     # --- checkpoints ---------------------------------------------------------------------------
 

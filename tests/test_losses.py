@@ -133,6 +133,7 @@ def test_one_sample_one_step_loss_worked_out_by_hand():
     assert out.total.item() == pytest.approx(2.5 + 0.25 + 1.8618491)
     # priority |v^0 - z_0| = |0.5 - 1| = 0.5
     assert out.new_priorities.tolist() == pytest.approx([0.5])
+    assert out.value_spread.item() == 0.0  # one sample: nothing to spread
     assert not out.new_priorities.requires_grad and not out.value.requires_grad
 
 
@@ -189,6 +190,9 @@ def test_b2_k2_loss_matches_a_plain_python_reimplementation():
     assert out.total.item() == pytest.approx(parts.item(), rel=1e-6)
     # priorities |v^0 - z_0|: v^0 = 1.2 * 0.5 * o = [0.6, -1.2]  ->  [|0.6 - 0.5|, |-1.2 - 1|]
     assert out.new_priorities.tolist() == pytest.approx([0.1, 2.2], rel=1e-6)
+    # value_spread: the standard deviation of v^0 over the batch, around its mean -0.3: 0.9
+    assert out.value_spread.item() == pytest.approx(0.9, rel=1e-6)
+    assert not out.value_spread.requires_grad
 
 
 def test_loss_weights_scale_their_parts():

@@ -78,6 +78,32 @@ def test_a_finite_but_exploding_loss_is_reported_once(tmp_path, capsys):
     assert err.count("training may be diverging") == 1 and "learning_rate = 1e+06" in err
 
 
+@pytest.mark.parametrize("dead", [True, False])
+def test_a_dead_value_head_is_reported_once(tmp_path, capsys, monkeypatch, dead):
+    """SGD at 0.1 killed the Connect Four ResNet's value head (data/preset_choices.md): one value
+    for every position, a flat loss, no error, and hours of compute lost. Here the head is
+    killed by hand (zero weights, frozen); a healthy head is never reported."""
+    monkeypatch.setattr(training, "FLAT_VALUE_STEPS", 5)
+    trainer = Trainer(tiny(training_steps=12), tmp_path, progress=False)
+    if dead:
+        with torch.no_grad():
+            trainer.network.value_head.weight.zero_()
+        trainer.network.value_head.requires_grad_(False)
+    trainer.train(log_every=1)
+    err = capsys.readouterr().err
+    spreads = [row["value_spread"] for row in read_metrics(tmp_path / "metrics.jsonl")
+               if "loss" in row]
+    assert len(spreads) >= 12  # one line a step, and the last step once more at the end
+    if dead:
+        assert err.count("the value head has given every position of a batch the same value "
+                         "for 5 steps") == 1
+        assert "learning_rate (now 0.003, optimizer adam)" in err
+        assert set(spreads) == {0.0}
+    else:
+        assert "value head" not in err
+        assert min(spreads) > 0
+
+
 def test_weights_that_are_not_finite_are_never_saved(tmp_path):
     trainer = Trainer(tiny(training_steps=3), tmp_path, progress=False)
     trainer.train()

@@ -9,7 +9,8 @@
 # LEARNER_GRAPH=on records both learners as CUDA graphs (--set learner_graph=on): use it once
 # benchmarks/gpu_learner.sh has shown that the recorded learner passes its tests on the GPU.
 # Both in the overlapped pipeline (self-play in a thread beside the learner, one GPU), each
-# with 7 of the 16 cores' worth of torch threads. The CUDA-graph tests (search and learner) run beside them.
+# with 7 of the 16 cores' worth of torch threads. The CUDA-graph tests (search and learner)
+# run beside them.
 #
 # What comes back under $OUT: results.tgz (the two run folders without their replay, one log
 # per process, nvidia-smi, GPU use every 5 s), rewritten every 30 s, so a command cut short

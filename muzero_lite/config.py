@@ -348,9 +348,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         temperature_schedule="moves", greedy_after_moves=10,
         max_moves=42, num_envs=256, td_steps=42,
         replay_capacity=1_000_000, training_steps=100_000, batch_size=512,
-        # Adam, as muzero-general (5e-3) and LightZero (3e-3) train Connect Four: the paper's
-        # SGD at 0.1 left the 2 x 32 ResNet's value head one constant for every position
-        # within 50 steps, and it never learned (data/preset_choices.md).
+        # Adam, as muzero-general (5e-3) and LightZero (3e-3) train Connect Four: with the
+        # paper's SGD at 0.1 the 2 x 32 ResNet's value head went dead (one value for every
+        # position) and the run never learned (data/preset_choices.md).
         optimizer="adam", learning_rate=3e-3, lr_decay_steps=100_000,
         # As tic-tac-toe: the winning move's reward is how the model sees a win in the tree.
         reward_loss_weight=50.0,

@@ -289,7 +289,7 @@ def _check_stop_rule(args: argparse.Namespace, game: str, players: int) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from muzero_lite.config import GPU_SETTINGS, parse_overrides, preset, preset_for
+    from muzero_lite.config import GPU_SETTINGS, cpu_advice, parse_overrides, preset, preset_for
 
     overrides = parse_overrides(args.overrides)
     name = args.preset
@@ -368,6 +368,10 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError(f"{out} already holds a run: pass --resume, or another --out")
         game, players = config.game, _num_players(config.game)
     _check_stop_rule(args, game, players)
+    if config is not None and name is not None and args.device.type == "cpu" and not args.quick:
+        advice = cpu_advice(name, overrides)  # a preset sized for a GPU: say so, and what to run
+        if advice is not None:
+            print(advice, file=sys.stderr, flush=True)
 
     from muzero_lite.training import Trainer
 

@@ -416,6 +416,30 @@ GPU_SETTINGS: dict[str, dict[str, Any]] = {
     "connect4": dict(pipeline="overlap"),
 }
 
+# What a CPU run of a preset sized for a GPU costs, and what runs there instead: `train` says it
+# before such a run starts. Learner steps timed on this project's 2-core CPU (README "One GPU",
+# data/benchmarks/learner_overhead_cpu.json: 5.9 s and 5.0 s a step at full size).
+CPU_ADVICE: dict[str, str] = {
+    "connect4": ("its 6 x 64 ResNet takes about 6 s a learner step on a 2-core CPU, and no CPU "
+                 "run of it has learned; the shipped agent (data/checkpoints/connect4.json) "
+                 "learned on a CPU with --set channels=32 --set num_blocks=2 "
+                 "--set num_simulations=50 --set num_envs=64 --set batch_size=128 "
+                 "--set train_ratio=0.1 --set pipeline=process"),
+    "atari": ("a learner step takes about 5 s and a move about 2 s on a 2-core CPU, too slow to "
+              "learn a game; --quick shows the whole pipeline in a minute, --device cuda trains"),
+}
+# Overrides that change the network's size: with one of them the user has chosen a CPU size.
+NETWORK_SIZE_KEYS = frozenset({"network", "channels", "num_blocks", "hidden_size", "latent_size"})
+
+
+def cpu_advice(name: str, overrides: dict[str, Any]) -> str | None:
+    """The note `train` prints before a CPU run of ``name`` (a preset or game name), or None:
+    only for presets sized for a GPU, and only while the network keeps the preset's size."""
+    base = preset_for(name)
+    if base not in CPU_ADVICE or NETWORK_SIZE_KEYS & set(overrides):
+        return None
+    return f"note: the {base} preset is sized for a GPU: {CPU_ADVICE[base]}"
+
 
 def preset(name: str, gpu: bool = False, **overrides: Any) -> MuZeroConfig:
     """The named preset, with optional field overrides (checked like every other value).

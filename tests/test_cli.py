@@ -228,6 +228,21 @@ def test_a_preset_name_prints_no_settings_line(fake_trainer, capsys):
     assert fake_trainer.made[0]["out"] == Path("runs/tictactoe")
 
 
+def test_a_preset_sized_for_a_gpu_says_so_before_a_cpu_run(fake_trainer, capsys):
+    assert main(["train", "connect4", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("note: the connect4 preset is sized for a GPU")
+    assert "--set channels=32 --set num_blocks=2" in err  # the CPU recipe that learned
+    assert main(["train", "atari:Pong", "--out", "p", "--no-progress"]) == 0
+    assert "the atari preset is sized for a GPU" in capsys.readouterr().err
+    # Not when the user already chose a size, asked for --quick, or runs a laptop-sized preset.
+    for argv in (["connect4", "--set", "channels=32", "--out", "c"],
+                 ["atari:Pong", "--quick", "--out", "q"], ["tictactoe"]):
+        assert main(["train", *argv, "--no-progress"]) == 0
+        assert "sized for a GPU" not in capsys.readouterr().err, argv
+    assert len(fake_trainer.made) == 5
+
+
 def test_quick_shrinks_the_preset_and_keeps_what_set_says(fake_trainer, capsys):
     assert main(["train", "atari:Pong", "--quick", "--set", "num_envs=2", "--no-progress"]) == 0
     made = fake_trainer.made[0]

@@ -6,6 +6,7 @@ from muzero_lite.config import (
     GPU_SETTINGS,
     PRESETS,
     MuZeroConfig,
+    cpu_advice,
     parse_overrides,
     preset,
     quick_mode,
@@ -125,3 +126,12 @@ def test_atari_game_presets_are_the_atari_preset_on_that_game():
     assert pong.replace(game="atari:Breakout") == preset("atari", num_envs=8)
     with pytest.raises(ValueError, match="chunk_moves"):
         preset("atari:Pong", chunk_moves=0)
+
+
+def test_cpu_advice_is_for_the_gpu_sized_presets_while_their_network_is_kept():
+    assert cpu_advice("connect4", {}).startswith("note: the connect4 preset is sized for a GPU")
+    assert "atari preset" in cpu_advice("atari:Breakout", {"num_envs": 8})
+    assert cpu_advice("connect4", {"num_blocks": 2}) is None
+    assert cpu_advice("tictactoe", {}) is None and cpu_advice("gym:Acrobot-v1", {}) is None
+    with pytest.raises(ValueError, match="unknown preset"):
+        cpu_advice("conect4", {})

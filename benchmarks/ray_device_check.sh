@@ -30,7 +30,7 @@ echo "cores: $(nproc); ray: $($PY -c 'import ray; print(ray.__version__, ray.__f
 
 POSITIONS=100000
 if [ "$DEVICE" = cpu ]; then POSITIONS=20000; fi
-timeout 45 $PY benchmarks/replay_throughput.py --positions $POSITIONS \
+timeout 60 $PY benchmarks/replay_throughput.py --positions $POSITIONS \
   > "$OUT/replay_throughput.json" 2> "$OUT/replay_throughput.log"
 echo "replay_throughput: exit $?"; cat "$OUT/replay_throughput.json"
 

@@ -18,13 +18,17 @@ same run, on the same positions:
   positions drawn with ``rng.choice`` over all N priorities, then per position one
   ``make_targets`` call on its game's ``Trajectory`` and its observation built one by one.
 
+Each is timed ``--repeats`` times after a warm-up and reported as the mean per batch and, in a
+second series of calls, the median (a neighbour's burst of memory traffic on this shared machine
+moves a mean of 30 Atari batches by up to a third).
+
 A plain copy of one batch's observations (``np.copyto``, one thread) is timed too: what one
 core's memory bandwidth allows for a batch of materialised Atari stacks (75 MB at B = 256).
 
 Bytes per position count every column, the priority and the sum tree; for Atari they are
 also given as a multiple of one preprocessed frame (27,648 bytes).
 
-    python benchmarks/replay_throughput.py [--positions 100000] [--repeats 10]
+    python benchmarks/replay_throughput.py [--positions 100000] [--repeats 30]
 
 Prints one JSON line (progress on stderr).
 """
@@ -127,26 +131,35 @@ def measure(name, frame_shape, dtype, num_actions, history, args, rng):
     where = fill(buffer, games, rng)
     assert len(buffer) == args.positions
 
-    def timed(sample):
+    def timed(sample, median=False):
+        """Milliseconds per call: the mean over ``--repeats`` calls, or their median (which a
+        neighbour's burst on this shared machine moves less)."""
         sample()  # warm-up
-        started = time.perf_counter()
+        times = []
         for _ in range(args.repeats):
+            started = time.perf_counter()
             sample()
-        return 1000 * (time.perf_counter() - started) / args.repeats
+            times.append(1000 * (time.perf_counter() - started))
+        return float(np.median(times)) if median else float(np.mean(times))
 
     out = None
     if history is not None:  # the trainer samples Atari stacks into one reused array
         out = np.zeros((args.batch, history * (frame_shape[0] + 1), *frame_shape[1:]), np.uint8)
-    fast_ms = timed(lambda: buffer.sample(args.batch, args.unroll, rng=rng,
-                                          observations_out=out))
+    def fast():
+        return buffer.sample(args.batch, args.unroll, rng=rng, observations_out=out)
+
+    def reference():
+        return reference_batch(buffer, games, where, args.batch, args.unroll, args.td, rng,
+                               history, num_actions)
+
+    fast_ms, fast_median_ms = timed(fast), timed(fast, median=True)
     fresh_ms = timed(lambda: buffer.sample(args.batch, args.unroll, rng=rng))
     # The floor: one plain copy of a batch of observations into memory already touched.
     observations = buffer.sample(args.batch, args.unroll, rng=rng).observations
     copy = np.empty_like(observations)
     copy[:] = 0
     copy_ms = timed(lambda: np.copyto(copy, observations))
-    reference_ms = timed(lambda: reference_batch(buffer, games, where, args.batch, args.unroll,
-                                                 args.td, rng, history, num_actions))
+    reference_ms, reference_median_ms = timed(reference), timed(reference, median=True)
     columns = buffer._columns
     stored = sum(column.nbytes for column in columns.values())
     stored += buffer._priority.nbytes + buffer._tree.nodes.nbytes
@@ -162,6 +175,9 @@ def measure(name, frame_shape, dtype, num_actions, history, args, rng):
         "copy_of_the_batch_observations_ms": round(copy_ms, 2),
         "reference_ms_per_batch": round(reference_ms, 2),
         "fast_over_reference": round(reference_ms / fast_ms, 1),
+        "fast_median_ms_per_batch": round(fast_median_ms, 2),
+        "reference_median_ms_per_batch": round(reference_median_ms, 2),
+        "fast_over_reference_by_medians": round(reference_median_ms / fast_median_ms, 1),
     }
     if history is not None:
         stacked = history * (frame_shape[0] + 1) * frame_shape[1] * frame_shape[2]
@@ -180,7 +196,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--unroll", type=int, default=5)
     p.add_argument("--td", type=int, default=10)
-    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--threads", type=int, default=None,
                    help="numba threads for the stacking (default: all cores)")
     args = p.parse_args()

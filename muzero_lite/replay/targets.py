@@ -237,17 +237,21 @@ def batch_targets(
     walk = columns.walk(steps, K + td_steps + 1)
     grid = walk[:, : K + 1]  # step t + k, or -1 past the end
     inside = grid >= 0
-    me = columns.to_plays[grid % capacity]
+    # Each column read once over the whole walk; the sums below take [B, K+1] windows of it.
+    walked = walk >= 0
+    walk_plays = columns.to_plays[walk % capacity]
+    walk_rewards = columns.rewards[walk % capacity].astype(np.float64)
+    me = walk_plays[:, : K + 1]
 
     values = np.zeros(grid.shape, dtype=np.float64)
     for j in range(td_steps):
-        m = walk[:, j : j + K + 1]
-        sign = np.where(columns.to_plays[m % capacity] == me, 1.0, -1.0)
-        term = discount**j * sign * columns.rewards[m % capacity].astype(np.float64)
-        values += np.where(inside & (m >= 0), term, 0.0)
+        window = slice(j, j + K + 1)
+        sign = np.where(walk_plays[:, window] == me, 1.0, -1.0)
+        term = discount**j * sign * walk_rewards[:, window]
+        values += np.where(inside & walked[:, window], term, 0.0)
     bootstrap = walk[:, td_steps : td_steps + K + 1]
     bootstrapped = inside & (bootstrap >= 0)
-    sign = np.where(columns.to_plays[bootstrap % capacity] == me, 1.0, -1.0)
+    sign = np.where(walk_plays[:, td_steps : td_steps + K + 1] == me, 1.0, -1.0)
     nu = np.zeros(grid.shape, dtype=np.float64)
     if bootstrap_values is None:
         nu[bootstrapped] = columns.root_values[bootstrap[bootstrapped] % capacity]

@@ -18,9 +18,11 @@ same run, on the same positions:
   positions drawn with ``rng.choice`` over all N priorities, then per position one
   ``make_targets`` call on its game's ``Trajectory`` and its observation built one by one.
 
-Each is timed ``--repeats`` times after a warm-up and reported as the mean per batch and, in a
-second series of calls, the median (a neighbour's burst of memory traffic on this shared machine
-moves a mean of 30 Atari batches by up to a third).
+The two take turns, ``--repeats`` calls each after a warm-up, and are reported as the mean and
+the median per batch. Taking turns is what training does (a learner step runs between two
+samples): timed in a series of its own, the fast path finds the batch's memory still in cache and
+looked 1.3x faster, and a neighbour's burst of memory traffic on this shared machine fell on one
+series only (it moved a series of 30 Atari batches by a fifth from one minute to the next).
 
 A plain copy of one batch's observations (``np.copyto``, one thread) is timed too: what one
 core's memory bandwidth allows for a batch of materialised Atari stacks (75 MB at B = 256).
@@ -131,20 +133,27 @@ def measure(name, frame_shape, dtype, num_actions, history, args, rng):
     where = fill(buffer, games, rng)
     assert len(buffer) == args.positions
 
-    def timed(sample, median=False):
-        """Milliseconds per call: the mean over ``--repeats`` calls, or their median (which a
-        neighbour's burst on this shared machine moves less)."""
-        sample()  # warm-up
-        times = []
+    def times_ms(*calls):
+        """Milliseconds of each call, ``--repeats`` rounds after a warm-up round; the calls take
+        turns, so a neighbour's burst of memory traffic on this shared machine falls on all of
+        them alike instead of on one series."""
+        for call in calls:
+            call()
+        times = [[] for _ in calls]
         for _ in range(args.repeats):
-            started = time.perf_counter()
-            sample()
-            times.append(1000 * (time.perf_counter() - started))
-        return float(np.median(times)) if median else float(np.mean(times))
+            for call, series in zip(calls, times, strict=True):
+                started = time.perf_counter()
+                call()
+                series.append(1000 * (time.perf_counter() - started))
+        return [np.array(series) for series in times]
+
+    def timed(call):
+        return float(times_ms(call)[0].mean())
 
     out = None
     if history is not None:  # the trainer samples Atari stacks into one reused array
         out = np.zeros((args.batch, history * (frame_shape[0] + 1), *frame_shape[1:]), np.uint8)
+
     def fast():
         return buffer.sample(args.batch, args.unroll, rng=rng, observations_out=out)
 
@@ -152,14 +161,15 @@ def measure(name, frame_shape, dtype, num_actions, history, args, rng):
         return reference_batch(buffer, games, where, args.batch, args.unroll, args.td, rng,
                                history, num_actions)
 
-    fast_ms, fast_median_ms = timed(fast), timed(fast, median=True)
+    fast_times, reference_times = times_ms(fast, reference)
     fresh_ms = timed(lambda: buffer.sample(args.batch, args.unroll, rng=rng))
     # The floor: one plain copy of a batch of observations into memory already touched.
     observations = buffer.sample(args.batch, args.unroll, rng=rng).observations
     copy = np.empty_like(observations)
     copy[:] = 0
     copy_ms = timed(lambda: np.copyto(copy, observations))
-    reference_ms, reference_median_ms = timed(reference), timed(reference, median=True)
+    fast_ms, fast_median_ms = fast_times.mean(), np.median(fast_times)
+    reference_ms, reference_median_ms = reference_times.mean(), np.median(reference_times)
     columns = buffer._columns
     stored = sum(column.nbytes for column in columns.values())
     stored += buffer._priority.nbytes + buffer._tree.nodes.nbytes
@@ -205,7 +215,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     line = {"benchmark": "replay_throughput", "positions": args.positions,
             "batch_size": args.batch, "num_unroll_steps": args.unroll, "td_steps": args.td,
-            "repeats": args.repeats, "stacking_threads": numba.get_num_threads()}
+            "repeats": args.repeats, "stacking_threads": numba.get_num_threads(),
+            "timing": "fast and reference calls take turns"}
     line["cartpole"] = measure("cartpole", (4,), np.float32, 2, None, args, rng)
     line["atari"] = measure("atari", (3, 96, 96), np.uint8, 6, 8, args, rng)
     print(json.dumps(line))

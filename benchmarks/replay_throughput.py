@@ -19,10 +19,11 @@ same run, on the same positions:
   ``make_targets`` call on its game's ``Trajectory`` and its observation built one by one.
 
 The two take turns, ``--repeats`` calls each after a warm-up, and are reported as the mean and
-the median per batch. Taking turns is what training does (a learner step runs between two
-samples): timed in a series of its own, the fast path finds the batch's memory still in cache and
-looked 1.3x faster, and a neighbour's burst of memory traffic on this shared machine fell on one
-series only (it moved a series of 30 Atari batches by a fifth from one minute to the next).
+the median per batch. Taking turns is what a serial training loop does (a learner step runs
+between two samples): timed in a series of its own, the fast path looked 1.1-1.5x faster (likely
+the batch's memory still in cache; not measured), and a neighbour's burst of memory traffic on
+this shared machine fell on one series only (it moved a series of 30 Atari batches by a fifth
+from one minute to the next).
 
 A plain copy of one batch's observations (``np.copyto``, one thread) is timed too: what one
 core's memory bandwidth allows for a batch of materialised Atari stacks (75 MB at B = 256).

@@ -369,7 +369,7 @@ def _train(args: argparse.Namespace) -> int:
         game, players = config.game, _num_players(config.game)
     _check_stop_rule(args, game, players)
     if config is not None and name is not None and args.device.type == "cpu" and not args.quick:
-        advice = cpu_advice(name, overrides)  # a preset sized for a GPU: say so, and what to run
+        advice = cpu_advice(name, config)  # a preset sized for a GPU: say so, and what to run
         if advice is not None:
             print(advice, file=sys.stderr, flush=True)
 

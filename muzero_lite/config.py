@@ -424,19 +424,24 @@ CPU_ADVICE: dict[str, str] = {
                  "run of it has learned; the shipped agent (data/checkpoints/connect4.json) "
                  "learned on a CPU with --set channels=32 --set num_blocks=2 "
                  "--set num_simulations=50 --set num_envs=64 --set batch_size=128 "
-                 "--set train_ratio=0.1 --set pipeline=process"),
+                 "--set train_ratio=0.1 --set replay_capacity=200000 --set pipeline=process"),
     "atari": ("a learner step takes about 5 s and a move about 2 s on a 2-core CPU, too slow to "
               "learn a game; --quick shows the whole pipeline in a minute, --device cuda trains"),
 }
-# Overrides that change the network's size: with one of them the user has chosen a CPU size.
-NETWORK_SIZE_KEYS = frozenset({"network", "channels", "num_blocks", "hidden_size", "latent_size"})
+# The fields that set a ResNet preset's cost per learner step.
+NETWORK_SIZE_FIELDS = ("network", "channels", "num_blocks")
 
 
-def cpu_advice(name: str, overrides: dict[str, Any]) -> str | None:
-    """The note `train` prints before a CPU run of ``name`` (a preset or game name), or None:
-    only for presets sized for a GPU, and only while the network keeps the preset's size."""
+def cpu_advice(name: str, config: MuZeroConfig) -> str | None:
+    """The note `train` prints before a CPU run of ``config`` made from ``name`` (a preset or
+    game name), or None: only for presets sized for a GPU, and only while ``config`` keeps the
+    preset's network (a ``--set`` of another size is the user's choice)."""
     base = preset_for(name)
-    if base not in CPU_ADVICE or NETWORK_SIZE_KEYS & set(overrides):
+    if base not in CPU_ADVICE:
+        return None
+    sized = PRESETS[base]
+    default = MuZeroConfig()
+    if any(getattr(config, f) != sized.get(f, getattr(default, f)) for f in NETWORK_SIZE_FIELDS):
         return None
     return f"note: the {base} preset is sized for a GPU: {CPU_ADVICE[base]}"
 

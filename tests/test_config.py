@@ -129,9 +129,15 @@ def test_atari_game_presets_are_the_atari_preset_on_that_game():
 
 
 def test_cpu_advice_is_for_the_gpu_sized_presets_while_their_network_is_kept():
-    assert cpu_advice("connect4", {}).startswith("note: the connect4 preset is sized for a GPU")
-    assert "atari preset" in cpu_advice("atari:Breakout", {"num_envs": 8})
-    assert cpu_advice("connect4", {"num_blocks": 2}) is None
-    assert cpu_advice("tictactoe", {}) is None and cpu_advice("gym:Acrobot-v1", {}) is None
+    c4 = preset("connect4")
+    assert cpu_advice("connect4", c4).startswith("note: the connect4 preset is sized for a GPU")
+    assert "atari preset" in cpu_advice("atari:Breakout", preset("atari:Breakout", num_envs=8))
+    # What the network's cost depends on: a smaller ResNet silences it, an MLP-only size not.
+    assert cpu_advice("connect4", c4.replace(num_blocks=2)) is None
+    assert cpu_advice("connect4", c4.replace(channels=32)) is None
+    assert cpu_advice("connect4", c4.replace(hidden_size=32)) is not None
+    assert cpu_advice("connect4", preset("connect4", channels=c4.channels)) is not None
+    assert cpu_advice("tictactoe", preset("tictactoe")) is None
+    assert cpu_advice("gym:Acrobot-v1", preset("gym:Acrobot-v1")) is None
     with pytest.raises(ValueError, match="unknown preset"):
-        cpu_advice("conect4", {})
+        cpu_advice("conect4", c4)

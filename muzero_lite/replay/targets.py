@@ -238,9 +238,9 @@ def batch_targets(
     grid = walk[:, : K + 1]  # step t + k, or -1 past the end
     inside = grid >= 0
     # Each column read once over the whole walk; the sums below take [B, K+1] windows of it.
-    walked = walk >= 0
-    walk_plays = columns.to_plays[walk % capacity]
-    walk_rewards = columns.rewards[walk % capacity].astype(np.float64)
+    walked, walk_slots = walk >= 0, walk % capacity
+    walk_plays = columns.to_plays[walk_slots]
+    walk_rewards = columns.rewards[walk_slots].astype(np.float64)
     me = walk_plays[:, : K + 1]
 
     values = np.zeros(grid.shape, dtype=np.float64)

@@ -235,9 +235,9 @@ def test_a_preset_sized_for_a_gpu_says_so_before_a_cpu_run(fake_trainer, capsys)
     assert "--set channels=32 --set num_blocks=2" in err  # the CPU recipe that learned
     assert main(["train", "atari:Pong", "--out", "p", "--no-progress"]) == 0
     assert "the atari preset is sized for a GPU" in capsys.readouterr().err
-    # Not when the user already chose a size, asked for --quick, or runs a laptop-sized preset.
     assert main(["train", "connect4", "--set", "hidden_size=8", "--out", "h", "--no-progress"]) == 0
     assert "sized for a GPU" in capsys.readouterr().err  # an MLP size: the ResNet is unchanged
+    # Not when the user already chose a size, asked for --quick, or runs a laptop-sized preset.
     for argv in (["connect4", "--set", "channels=32", "--out", "c"],
                  ["atari:Pong", "--quick", "--out", "q"], ["tictactoe"]):
         assert main(["train", *argv, "--no-progress"]) == 0

@@ -25,8 +25,10 @@ the batch's memory still in cache; not measured), and a neighbour's burst of mem
 this shared machine fell on one series only (it moved a series of 30 Atari batches by a fifth
 from one minute to the next).
 
-A plain copy of one batch's observations (``np.copyto``, one thread) is timed too: what one
-core's memory bandwidth allows for a batch of materialised Atari stacks (75 MB at B = 256).
+A plain copy of one batch's observations (``np.copyto``, one thread, ordinary stores) is timed
+too: what one core's memory bandwidth allows for a batch of materialised Atari stacks (75 MB at
+B = 256) when each output cache line is read before it is written; the kernel's streaming
+stores skip that read.
 
 Bytes per position count every column, the priority and the sum tree; for Atari they are
 also given as a multiple of one preprocessed frame (27,648 bytes).
@@ -47,7 +49,14 @@ import numba
 import numpy as np
 
 from muzero_lite.games.atari import action_plane_value
-from muzero_lite.replay import Chunk, FrameStack, ReplayBuffer, Trajectory, make_targets
+from muzero_lite.replay import (
+    Chunk,
+    FrameStack,
+    ReplayBuffer,
+    Trajectory,
+    aligned_zeros,
+    make_targets,
+)
 
 
 def make_games(rng, positions: int, frame_shape, dtype, num_actions: int, length: int):
@@ -153,7 +162,7 @@ def measure(name, frame_shape, dtype, num_actions, history, args, rng):
 
     out = None
     if history is not None:  # the trainer samples Atari stacks into one reused array
-        out = np.zeros((args.batch, history * (frame_shape[0] + 1), *frame_shape[1:]), np.uint8)
+        out = aligned_zeros((args.batch, history * (frame_shape[0] + 1), *frame_shape[1:]))
 
     def fast():
         return buffer.sample(args.batch, args.unroll, rng=rng, observations_out=out)
@@ -164,7 +173,7 @@ def measure(name, frame_shape, dtype, num_actions, history, args, rng):
 
     fast_times, reference_times = times_ms(fast, reference)
     fresh_ms = timed(lambda: buffer.sample(args.batch, args.unroll, rng=rng))
-    # The floor: one plain copy of a batch of observations into memory already touched.
+    # For scale: one plain copy of a batch of observations into memory already touched.
     observations = buffer.sample(args.batch, args.unroll, rng=rng).observations
     copy = np.empty_like(observations)
     copy[:] = 0

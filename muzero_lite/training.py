@@ -57,7 +57,15 @@ from muzero_lite.loss_graph import GraphedLoss
 from muzero_lite.losses import unrolled_loss
 from muzero_lite.planning import network_for
 from muzero_lite.reanalyze import reanalyze_batch
-from muzero_lite.replay import Batch, Chunk, ChunkStore, FrameStack, ReplayBuffer, augment
+from muzero_lite.replay import (
+    Batch,
+    Chunk,
+    ChunkStore,
+    FrameStack,
+    ReplayBuffer,
+    aligned_zeros,
+    augment,
+)
 from muzero_lite.run_lock import RunLock
 from muzero_lite.selfplay import SelfPlay, make_game_vector
 from muzero_lite.selfplay_process import SelfPlayProcess, numpy_weights, split_threads
@@ -588,10 +596,10 @@ class Trainer:
         if self.replay.frame_stack is not None:
             if not self._observations_out:
                 shape = (cfg.batch_size, *self.game_info["observation_shape"])
-                pin = self.device.type == "cuda"  # page-locked: the copy to the GPU runs async
+                pin = self.device.type == "cuda"  # page-locked, page-aligned: the copy runs async
                 self._observations_out = [
                     torch.zeros(shape, dtype=torch.uint8).pin_memory().numpy() if pin
-                    else np.zeros(shape, dtype=np.uint8) for _ in range(2)]
+                    else aligned_zeros(shape) for _ in range(2)]
             out = self._observations_out[0]
             self._observations_out.reverse()
         return self.replay.sample(cfg.batch_size, cfg.num_unroll_steps, rng=self.rng,

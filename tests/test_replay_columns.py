@@ -18,18 +18,20 @@ from muzero_lite.replay import (
     FrameStack,
     ReplayBuffer,
     Trajectory,
+    aligned_zeros,
     batch_targets,
     make_targets,
 )
-from muzero_lite.replay._kernels import stack_frames
+from muzero_lite.replay._kernels import LINE, stack_frames
 
 A = 4
 
 
-def random_game(rng: np.random.Generator, two_player: bool, frames: bool) -> Trajectory:
+def random_game(rng: np.random.Generator, two_player: bool, frames: bool,
+                side: int = 2) -> Trajectory:
     length = int(rng.integers(1, 80))
-    if frames:  # tiny RGB frames
-        observations = rng.integers(0, 256, size=(length, 3, 2, 2), dtype=np.uint8)
+    if frames:  # tiny RGB frames, side x side
+        observations = rng.integers(0, 256, size=(length, 3, side, side), dtype=np.uint8)
     else:
         observations = rng.normal(size=(length, 3)).astype(np.float32)
     # Two players mostly alternate, with the odd extra turn: signs follow to_play, not parity.
@@ -177,6 +179,30 @@ def test_stacked_observations_are_rebuilt_from_single_frames(seed):
     assert lost and not set(lost) & set(steps.tolist())
     # A frame per stored step, not a stack: 1.0 frame per position.
     assert buffer._columns["observations"].shape == (120, 3, 2, 2)
+
+
+def test_the_kernels_streaming_stores_write_the_same_bytes_at_any_alignment():
+    """Frames of 3 x 11 x 11 = 363 bytes (planes of 121) span several 64-byte cache lines and
+    end mid-line; the output starts at every offset within a line: the plain stores before
+    the first whole line and after the last one meet the streaming ones exactly."""
+    rng = np.random.default_rng(3)
+    history, side = 3, 11
+    games = [random_game(rng, two_player=False, frames=True, side=side) for _ in range(20)]
+    buffer = ReplayBuffer(200, td_steps=2, discount=0.99, num_unroll_steps=1,
+                          frame_stack=FrameStack(history, A))
+    feed(buffer, games, rng, total_steps=400)
+    steps = sampleable_steps(buffer)
+    expected = buffer.observations_reference(steps)
+    assert expected[:, 3::4].any() and (expected[:, 3::4] == 0).any()  # planes, padding
+    size = expected.size
+    aligned = aligned_zeros((size + LINE,))
+    assert aligned.ctypes.data % LINE == 0
+    for offset in (0, 1, 17, 32, 63):
+        out = aligned[offset:offset + size].reshape(expected.shape)
+        out[:] = 7
+        assert buffer.observations(steps, out=out) is out
+        np.testing.assert_array_equal(out, expected)
+    assert buffer.observations(steps).ctypes.data % LINE == 0  # fresh arrays start a line
 
 
 def test_a_chunk_of_a_running_game_cannot_restart_it_and_a_frame_stack_checks_frames():

@@ -10,6 +10,7 @@
     augment.py     ``augment``: a batch seen through random symmetries of the board
 """
 
+from muzero_lite.replay._kernels import aligned_zeros
 from muzero_lite.replay.augment import augment
 from muzero_lite.replay.batch import Batch
 from muzero_lite.replay.buffer import Chunk, FrameStack, ReplayBuffer
@@ -34,6 +35,7 @@ __all__ = [
     "SumTree",
     "Targets",
     "Trajectory",
+    "aligned_zeros",
     "augment",
     "batch_targets",
     "make_targets",

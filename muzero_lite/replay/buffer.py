@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from muzero_lite.checks import check_float, check_int, check_rng, to_numpy
-from muzero_lite.replay._kernels import stack_frames
+from muzero_lite.replay._kernels import aligned_zeros, stack_frames
 from muzero_lite.replay.batch import Batch
 from muzero_lite.replay.sum_tree import SumTree
 from muzero_lite.replay.targets import StepColumns, _n_step_value, batch_targets
@@ -460,7 +460,8 @@ class ReplayBuffer:
 
         ``out`` (stacks only): an array ``[B, ...]`` uint8 to write into and return. A batch
         of Atari stacks is tens of MB, and fresh memory costs a page fault per 4 KB on first
-        touch (measured: more than the copy itself), so the trainer reuses one array."""
+        touch (measured: more than the copy itself), so the trainer reuses one array, made by
+        ``aligned_zeros`` (rows that start on a cache line are written fastest)."""
         steps = np.asarray(steps, dtype=np.int64)
         frames = self._columns["observations"]
         if self.frame_stack is None:
@@ -469,7 +470,7 @@ class ReplayBuffer:
         channels, height, width = frames.shape[1:]
         shape = (len(steps), history * (channels + 1), height, width)
         if out is None:
-            out = np.empty(shape, dtype=np.uint8)
+            out = aligned_zeros(shape)
         if out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
             raise ValueError(f"out must be a contiguous uint8 array {shape}, got {out.dtype} "
                              f"{out.shape}")

@@ -182,3 +182,41 @@ def test_reward_head_check_reads_the_model_and_the_search_on_the_shipped_agent()
                            "data/checkpoints/tictactoe.pt"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 2 and "plays tictactoe, not connect4" in done.stderr
+
+
+def test_connect4_lookahead_unrolls_the_model_along_the_moves_played():
+    result = run_script("benchmarks/connect4_lookahead.py", "--games", "3", "--tactics", "2",
+                        "--simulations", "1", "3")
+    assert result["benchmark"] == "connect4_lookahead" and result["games"] == 3
+    rows = result["lookahead"]
+    assert [row["k"] for row in rows] == list(range(6))  # K = 5 in the shipped agent
+    # k = 0 is the representation itself; each k loses the last position of every game.
+    assert rows[0]["correlation_model_seen"] == 1.0
+    assert rows[0]["value_spread_model"] == rows[0]["value_spread_seen"]
+    assert [row["positions"] for row in rows] == [rows[0]["positions"] - 3 * k
+                                                  for k in range(6)]
+    assert set(result["tactics_by_simulations"]) == {"1", "3"}
+
+    # The unroll, one position by hand: s_t, then g along a_t, a_{t+1}.
+    import importlib.util
+
+    import numpy as np
+    import torch
+
+    from muzero_lite.agent import load_agent
+
+    spec = importlib.util.spec_from_file_location("connect4_lookahead",
+                                                  ROOT / "benchmarks" / "connect4_lookahead.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    agent = load_agent(ROOT / "data" / "checkpoints" / "connect4.pt")
+    played = module.play_games(agent, 1, np.random.default_rng(4))[0]
+    values = module.model_values(agent, played, unroll=5)
+    t, net = 2, agent.network
+    with torch.inference_mode():
+        latent = net.initial_inference(torch.as_tensor(played["observations"][t:t + 1])).latent
+        for k in (1, 2):
+            out = net.recurrent_inference(latent, torch.tensor([played["actions"][t + k - 1]]))
+            latent = out.latent
+            assert abs(float(out.value[0]) - values[k][t]) < 1e-5
+    assert len(values[2]) == len(played["actions"]) - 2

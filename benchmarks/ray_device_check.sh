@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 16's numbers on the GPU machine (16 cores, one GPU), one run of at most ~9 minutes:
-#   0. (issue 10) benchmarks/replay_throughput.py: the Atari frame stacking on 16 cores' threads;
+#   0. benchmarks/replay_throughput.py: the Atari frame stacking on 16 cores' threads (10.0-10.9x on 2);
 #   1. tests/test_ray.py on a local Ray cluster;
 #   2. benchmarks/actors_scaling.py, learner on the GPU, 0, 1, 2, 4 and 8 actors on the CPU
 #      (one core each), for connect4 and atari:Pong with its small networks (a move in a
